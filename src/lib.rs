@@ -1,0 +1,107 @@
+//! harden: makes Docker Compose files production-ready with minimal,
+//! byte-exact edits.
+
+pub mod dotenv;
+pub mod error;
+pub mod knowledge;
+pub mod model;
+pub mod output;
+pub mod patch;
+pub mod plan;
+pub mod rules;
+pub mod source;
+pub mod strict;
+pub mod syntax;
+pub mod verify;
+
+use std::collections::BTreeMap;
+
+use error::{HardenError, InputError};
+use knowledge::Knowledge;
+use model::ComposeModel;
+use plan::EditPlan;
+use rules::{Context, Finding, MovedValue};
+use source::SourceFile;
+use syntax::SyntaxTree;
+
+/// The result of hardening one file.
+#[derive(Debug)]
+pub struct Outcome {
+    pub src: SourceFile,
+    pub findings: Vec<Finding>,
+    /// The patched text without BOM framing.
+    pub patched: String,
+    pub moved: Vec<MovedValue>,
+}
+
+impl Outcome {
+    pub fn changed(&self) -> bool {
+        self.patched != self.src.text
+    }
+
+    /// The full output bytes, BOM kept.
+    pub fn output(&self) -> String {
+        self.src.frame(&self.patched)
+    }
+}
+
+/// Reads, plans, patches and verifies one compose file. `dotenv` holds
+/// the variables of the `.env` beside it.
+pub fn harden(src: SourceFile, dotenv: &BTreeMap<String, String>) -> Result<Outcome, HardenError> {
+    if let Err((line, col, message)) = strict::check(&src.text) {
+        let first = message.lines().next().unwrap_or("invalid YAML").to_string();
+        return Err(InputError::syntax(&src, line, col, first).into());
+    }
+    let tree = SyntaxTree::parse(&src)?;
+    let model = ComposeModel::build(&src, &tree)?;
+    let ctx = Context {
+        src: &src,
+        tree: &tree,
+        model: &model,
+        knowledge: Knowledge::builtin(),
+        dotenv,
+    };
+    let mut findings = rules::check_all(&ctx);
+    if tree.get(model.root, "include").is_some() {
+        findings.push(Finding {
+            rule: "include",
+            severity: rules::Severity::Warning,
+            service: None,
+            at: tree
+                .node(
+                    tree.get_entry(model.root, "include")
+                        .map_or(model.root, |e| e.key),
+                )
+                .start,
+            message:
+                "services from included files were not hardened; run harden on each included file"
+                    .into(),
+            edits: Vec::new(),
+            moved: Vec::new(),
+        });
+    }
+
+    let mut plan = EditPlan::default();
+    let mut moved = Vec::new();
+    for finding in &findings {
+        plan.edits.extend(finding.edits.iter().cloned());
+        moved.extend(finding.moved.iter().cloned());
+    }
+    let internal = |message: String| HardenError::Internal {
+        file: src.display_name.clone(),
+        message,
+    };
+    let patched = patch::Patcher::new(&src, &tree)
+        .apply(&plan)
+        .map_err(internal)?;
+    if !plan.is_empty() {
+        verify::verify(&src, &plan, &patched, dotenv).map_err(internal)?;
+    }
+
+    Ok(Outcome {
+        src,
+        findings,
+        patched,
+        moved,
+    })
+}

@@ -1,0 +1,154 @@
+//! The `harden` command line.
+
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use harden::error::HardenError;
+use harden::output;
+use harden::source::SourceFile;
+
+/// Make a Docker Compose file production-ready: read-only root filesystems,
+/// resource limits, dropped capabilities, secrets out of the environment and
+/// internal networks for datastores. Prints the patched YAML by default.
+#[derive(Parser, Debug)]
+#[command(name = "harden", version, about)]
+struct Cli {
+    /// The compose file; `-` reads standard input.
+    file: String,
+
+    /// Print a unified diff instead of the patched YAML.
+    #[arg(long, conflicts_with = "write")]
+    diff: bool,
+
+    /// Rewrite FILE in place (atomically) and save moved secret values.
+    #[arg(short, long)]
+    write: bool,
+
+    /// Write nothing; exit 1 if any change would be made.
+    #[arg(long, conflicts_with_all = ["write", "diff"])]
+    check: bool,
+
+    /// Only print warnings on stderr, not what each transform did.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            let _ = writeln!(io::stderr(), "{err}");
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+fn read_source(file: &str) -> Result<SourceFile, HardenError> {
+    let io_err = |message: String| HardenError::Io {
+        file: file.to_string(),
+        message,
+    };
+    let bytes = if file == "-" {
+        let mut buf = Vec::new();
+        io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| io_err(e.to_string()))?;
+        buf
+    } else {
+        let path = Path::new(file);
+        if path.is_dir() {
+            return Err(io_err("is a directory; give a compose file".into()));
+        }
+        std::fs::read(path).map_err(|e| io_err(e.to_string()))?
+    };
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let before = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let col = before.len()
+            - before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1)
+            + 1;
+        HardenError::Input(harden::error::InputError {
+            file: file.to_string(),
+            line,
+            col,
+            message: "the file is not valid UTF-8".into(),
+            snippet: None,
+        })
+    })?;
+    let path = (file != "-").then(|| PathBuf::from(file));
+    Ok(SourceFile::new(file, path.as_deref(), text))
+}
+
+fn run(cli: &Cli) -> Result<u8, HardenError> {
+    let src = read_source(&cli.file)?;
+    let dotenv = src
+        .path
+        .as_deref()
+        .and_then(|p| p.parent())
+        .map(|dir| {
+            if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            }
+        })
+        .and_then(|dir| std::fs::read_to_string(dir.join(".env")).ok())
+        .map(|text| harden::dotenv::parse(&text))
+        .unwrap_or_default();
+
+    let outcome = harden::harden(src, &dotenv)?;
+    let mut stderr = io::stderr().lock();
+    let _ = output::report_findings(&mut stderr, &outcome.src, &outcome.findings, cli.quiet);
+
+    let mut stdout = io::stdout().lock();
+    let result = if cli.check {
+        return Ok(u8::from(outcome.changed()));
+    } else if cli.diff {
+        let diff = output::unified_diff(
+            &outcome.src,
+            &outcome.src.frame(&outcome.src.text),
+            &outcome.output(),
+        );
+        stdout.write_all(diff.as_bytes())
+    } else if cli.write {
+        let Some(path) = outcome.src.path.clone() else {
+            return Err(HardenError::Io {
+                file: cli.file.clone(),
+                message: "--write needs a file, not stdin".into(),
+            });
+        };
+        if outcome.changed() {
+            let report = output::write::write_all(&path, &outcome.output(), &outcome.moved)?;
+            for line in report.created {
+                let _ = writeln!(stderr, "{}: wrote {line}", outcome.src.display_name);
+            }
+            for line in report.kept {
+                let _ = writeln!(stderr, "{}: warning: {line}", outcome.src.display_name);
+            }
+        }
+        Ok(())
+    } else {
+        stdout.write_all(outcome.output().as_bytes())
+    };
+    match result.and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(0),
+        // A closed pipe (`harden f | head`) is a normal way to stop reading.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(HardenError::Io {
+            file: "stdout".into(),
+            message: e.to_string(),
+        }),
+    }
+}
+
+#[allow(dead_code)]
+fn is_terminal() -> bool {
+    io::stderr().is_terminal()
+}

@@ -1,0 +1,79 @@
+//! Image references (`registry/namespace/name:tag@digest`) reduced to what
+//! the knowledge table matches on.
+
+/// A parsed `image:` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    /// As written in the file.
+    pub raw: String,
+    /// Repository path without registry host and without `library/`,
+    /// lower-cased: `postgres`, `bitnami/postgresql`, `minio/minio`.
+    pub path: String,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+}
+
+impl ImageRef {
+    pub fn parse(raw: &str) -> ImageRef {
+        let trimmed = raw.trim();
+        let (rest, digest) = match trimmed.split_once('@') {
+            Some((r, d)) => (r, Some(d.to_string())),
+            None => (trimmed, None),
+        };
+        // A tag follows the last `:` that comes after the last `/`
+        // (a `:` before it belongs to a registry port).
+        let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+        let (name, tag) = match rest[last_slash..].rfind(':') {
+            Some(i) => (
+                &rest[..last_slash + i],
+                Some(rest[last_slash + i + 1..].to_string()),
+            ),
+            None => (rest, None),
+        };
+        let mut parts: Vec<&str> = name.split('/').collect();
+        if parts.len() > 1 {
+            let first = parts[0];
+            if first.contains('.') || first.contains(':') || first == "localhost" {
+                parts.remove(0);
+            }
+        }
+        if parts.len() > 1 && parts[0] == "library" {
+            parts.remove(0);
+        }
+
+        ImageRef {
+            raw: raw.to_string(),
+            path: parts.join("/").to_ascii_lowercase(),
+            tag,
+            digest,
+        }
+    }
+
+    /// Whether the reference contains `${...}` or `$VAR` that only the
+    /// deployment environment resolves.
+    pub fn is_interpolated(&self) -> bool {
+        self.path.contains('$')
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_registry_library_tag_and_digest() {
+        let r = ImageRef::parse("docker.io/library/postgres:16-alpine@sha256:abc");
+        assert_eq!(r.path, "postgres");
+        assert_eq!(r.tag.as_deref(), Some("16-alpine"));
+        assert_eq!(r.digest.as_deref(), Some("sha256:abc"));
+    }
+
+    #[test]
+    fn keeps_namespaces_and_registry_ports() {
+        assert_eq!(ImageRef::parse("quay.io/minio/minio").path, "minio/minio");
+        let r = ImageRef::parse("localhost:5000/team/app:1.2");
+        assert_eq!(r.path, "team/app");
+        assert_eq!(r.tag.as_deref(), Some("1.2"));
+        assert_eq!(ImageRef::parse("bitnami/redis").path, "bitnami/redis");
+    }
+}

@@ -1,0 +1,137 @@
+//! `--write`: saves the moved values, then replaces the compose file
+//! atomically (temporary file in the same folder, then rename).
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::HardenError;
+use crate::rules::MovedValue;
+
+/// What the write did, for the notes on stderr.
+#[derive(Debug, Default)]
+pub struct WriteReport {
+    pub created: Vec<String>,
+    pub kept: Vec<String>,
+}
+
+fn io_err(path: &Path, err: std::io::Error) -> HardenError {
+    HardenError::Io {
+        file: path.display().to_string(),
+        message: err.to_string(),
+    }
+}
+
+/// Writes secret files and `.env` entries first, then the compose file.
+pub fn write_all(
+    compose: &Path,
+    text: &str,
+    moved: &[MovedValue],
+) -> Result<WriteReport, HardenError> {
+    let dir = compose
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let mut report = WriteReport::default();
+    let mut env_lines = String::new();
+    let env_path = dir.join(".env");
+    let existing_env = fs::read_to_string(&env_path).unwrap_or_default();
+    let existing = crate::dotenv::parse(&existing_env);
+
+    for value in moved {
+        match value {
+            MovedValue::SecretFile {
+                path,
+                value,
+                reader_uid,
+            } => {
+                let target = dir.join(path);
+                if target.exists() {
+                    report.kept.push(format!(
+                        "{path} exists and was not overwritten; check that it holds the right value"
+                    ));
+                    continue;
+                }
+                if let Some(parent) = target.parent() {
+                    fs::create_dir_all(parent).map_err(|e| io_err(parent, e))?;
+                }
+                // The container reads the file as a non-root uid when one is
+                // set; a 0600 file owned by the operator would be unreadable.
+                let mode = if reader_uid.is_some() { 0o644 } else { 0o600 };
+                create_new(&target, value.as_bytes(), mode)?;
+                report.created.push(format!("{path} (mode {mode:o})"));
+            }
+            MovedValue::EnvFile { name, value } => {
+                if existing.contains_key(name) || env_lines.contains(&format!("\n{name}=")) {
+                    continue;
+                }
+                env_lines.push_str(&format!("\n{name}={}", crate::dotenv::quote(value)));
+            }
+        }
+    }
+    if !env_lines.is_empty() {
+        let mut text = existing_env.clone();
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(env_lines.trim_start_matches('\n'));
+        text.push('\n');
+        replace_file(&env_path, &text, Some(0o600))?;
+        report.created.push(".env entries".to_string());
+    }
+    replace_file(compose, text, None)?;
+    Ok(report)
+}
+
+fn create_new(path: &Path, content: &[u8], mode: u32) -> Result<(), HardenError> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(mode);
+    }
+    let mut file = options.open(path).map_err(|e| io_err(path, e))?;
+    file.write_all(content).map_err(|e| io_err(path, e))?;
+    file.sync_all().map_err(|e| io_err(path, e))
+}
+
+/// Atomically replaces `path` with `text`, keeping its mode (or `new_mode`
+/// for a file that does not exist yet).
+fn replace_file(path: &Path, text: &str, new_mode: Option<u32>) -> Result<(), HardenError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.harden-{}.tmp", std::process::id()));
+    let mode = fs::metadata(path).ok().map(|m| {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            m.permissions().mode()
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = m;
+            0o644
+        }
+    });
+    let result = (|| {
+        create_new(&tmp, text.as_bytes(), mode.or(new_mode).unwrap_or(0o644))?;
+        #[cfg(unix)]
+        if let Some(mode) = mode.or(new_mode) {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&tmp, fs::Permissions::from_mode(mode))
+                .map_err(|e| io_err(&tmp, e))?;
+        }
+        fs::rename(&tmp, path).map_err(|e| io_err(path, e))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}

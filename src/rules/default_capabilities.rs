@@ -1,0 +1,204 @@
+//! `default-capabilities`: the container keeps Docker's default capability set.
+//!
+//! **What.** By default a container's root user holds 14 capabilities
+//! (CHOWN, DAC_OVERRIDE, NET_RAW, SETUID, ...). Most services need none or
+//! a few; the rest only help an attacker who got in.
+//!
+//! **Fix.** `cap_drop: [ALL]`, a `cap_add` with only what the image needs
+//! (entrypoints that start as root, chown their data and step down to a
+//! service user need CHOWN, SETUID, SETGID, and from the second start on
+//! often DAC_OVERRIDE and FOWNER; binaries with file capabilities need
+//! those), and `security_opt: [no-new-privileges:true]`. A `command` or
+//! `entrypoint` that runs `chown`, `su`, `gosu`, `su-exec` or `setpriv`
+//! gets what that needs even for an unknown image. Existing `cap_add`
+//! entries are kept.
+//!
+//! **Skipped** for `privileged` services (capabilities do not apply) and
+//! where `cap_add`/`cap_drop` are inherited through `<<`.
+//!
+//! References: Compose spec `cap_add`, `cap_drop`, `security_opt`; OWASP
+//! Docker Security Cheat Sheet rules 3 and 4; CIS Docker Benchmark 5.3, 5.25.
+
+use super::{Context, Finding, Rule, Severity, extend_list, runs_as_root};
+use crate::model::Service;
+use crate::plan::PlannedEdit;
+
+pub struct DefaultCapabilities;
+
+const ID: &str = "default-capabilities";
+
+const STEP_DOWN_TOOLS: &[&str] = &[
+    "su", "gosu", "su-exec", "setpriv", "sudo", "runuser", "chroot",
+];
+
+impl Rule for DefaultCapabilities {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn summary(&self) -> &'static str {
+        "default capabilities kept: drop ALL, add back only what the image needs, no-new-privileges"
+    }
+
+    fn check(&self, ctx: &Context) -> Vec<Finding> {
+        ctx.model
+            .services
+            .iter()
+            .filter_map(|s| check_service(ctx, s))
+            .collect()
+    }
+}
+
+fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
+    let tree = ctx.tree;
+    let dropped_all = service
+        .strings(tree, "cap_drop")
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case("ALL"));
+    let no_new_privs = service
+        .strings(tree, "security_opt")
+        .iter()
+        .any(|o| o.starts_with("no-new-privileges"));
+    if dropped_all && no_new_privs {
+        return None;
+    }
+    let warn = |message: String| Some(ctx.finding(ID, Severity::Warning, service, message));
+    if service.is_true(tree, "privileged") {
+        return warn(
+            "capabilities not dropped: the service is privileged, which grants every capability"
+                .into(),
+        );
+    }
+    if let Some(from) = &service.unresolved_extends {
+        return warn(format!(
+            "capabilities not changed: the service extends {from}, which harden cannot see"
+        ));
+    }
+
+    let mut edits: Vec<PlannedEdit> = Vec::new();
+    let mut said = Vec::new();
+    let mut severity = Severity::Note;
+    if !dropped_all {
+        let (needed, why) = needed_caps(ctx, service);
+        if why.contains("unknown") {
+            severity = Severity::Warning;
+        }
+        match extend_list(ctx, service, "cap_drop", &["ALL".to_string()]) {
+            Ok(edit) => edits.extend(edit),
+            Err(refusal) => return warn(format!("capabilities not dropped: {}", refusal.0)),
+        }
+        match extend_list(ctx, service, "cap_add", &needed) {
+            Ok(edit) => edits.extend(edit),
+            Err(refusal) => return warn(format!("capabilities not dropped: {}", refusal.0)),
+        }
+        let mut all_caps = service.strings(tree, "cap_add");
+        for cap in needed {
+            if !all_caps.contains(&cap) {
+                all_caps.push(cap);
+            }
+        }
+        let kept = if all_caps.is_empty() {
+            "none added back".to_string()
+        } else {
+            format!("cap_add {}", all_caps.join(", "))
+        };
+        said.push(format!("cap_drop ALL, {kept} ({why})"));
+    }
+    if !no_new_privs {
+        match extend_list(
+            ctx,
+            service,
+            "security_opt",
+            &["no-new-privileges:true".to_string()],
+        ) {
+            Ok(edit) => {
+                edits.extend(edit);
+                said.push("no-new-privileges".to_string());
+            }
+            Err(refusal) => {
+                severity = Severity::Warning;
+                said.push(format!("no-new-privileges not added: {}", refusal.0));
+            }
+        }
+    }
+    let mut finding = ctx.finding(ID, severity, service, said.join("; "));
+    finding.edits = edits;
+    Some(finding)
+}
+
+/// The capabilities to add back after `cap_drop: [ALL]`, and why.
+fn needed_caps(ctx: &Context, service: &Service) -> (Vec<String>, String) {
+    let tree = ctx.tree;
+    let user = service.user(tree);
+    let root = runs_as_root(user.as_deref());
+    let profile = ctx.profile(service);
+    let mut caps: Vec<String> = Vec::new();
+    let mut why = Vec::new();
+
+    match profile {
+        Some(p) => {
+            if !p.file_caps.is_empty() {
+                caps.extend(p.file_caps.iter().cloned());
+                why.push(format!("{} binaries carry file capabilities", p.id));
+            }
+            if root && p.starts_as_root() {
+                caps.extend(p.cap_add.iter().cloned());
+                if p.cap_add.is_empty() {
+                    why.push(format!("{} needs none", p.id));
+                } else {
+                    why.push(format!("{} entrypoint needs them as root", p.id));
+                }
+            } else {
+                why.push(format!("runs as {}", user.as_deref().unwrap_or("its image user")));
+            }
+        }
+        None if root => why.push(format!(
+            "image {} unknown and runs as root: if its entrypoint chowns files or switches user, add those capabilities with cap_add and test that it starts",
+            ctx.image_label(service)
+        )),
+        None => why.push(format!("runs as non-root user {}", user.as_deref().unwrap_or_default())),
+    }
+
+    if root {
+        let words = command_words(&service.command_text(tree));
+        if words.iter().any(|w| w == "chown") {
+            caps.extend(["CHOWN", "DAC_OVERRIDE", "FOWNER"].map(String::from));
+            why.push("its command runs chown".into());
+        }
+        if words.iter().any(|w| STEP_DOWN_TOOLS.contains(&w.as_str())) {
+            caps.extend(["SETUID", "SETGID"].map(String::from));
+            why.push("its command switches user".into());
+        }
+        let host_net = service.scalar(tree, "network_mode") == Some("host");
+        if host_net && profile.is_some_and(|p| p.ports.iter().any(|&port| port < 1024)) {
+            caps.push("NET_BIND_SERVICE".into());
+            why.push("host networking with a port below 1024".into());
+        }
+    }
+    caps.sort();
+    caps.dedup();
+    (caps, why.join("; "))
+}
+
+/// Command words with any leading path removed (`/usr/bin/gosu` → `gosu`).
+fn command_words(text: &str) -> Vec<String> {
+    text.split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')' | '"' | '\''))
+        .filter(|w| !w.is_empty())
+        .map(|w| w.rsplit('/').next().unwrap_or(w).to_string())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_words_strip_paths() {
+        assert_eq!(
+            command_words("sh -c 'chown -R app /data && exec /sbin/su-exec app run'"),
+            vec![
+                "sh", "-c", "chown", "-R", "app", "data", "exec", "su-exec", "app", "run"
+            ]
+        );
+    }
+}

@@ -1,0 +1,294 @@
+//! `flat-network`: a datastore shares a network with everything.
+//!
+//! **What.** On the default network every container of the stack can reach
+//! the database, cache or queue, and so can anything that gets into any of
+//! them; the datastore can also reach the internet.
+//!
+//! **Fix.** Datastores, caches and queues move to a network with
+//! `internal: true`. Every service that talks to them (named in
+//! `depends_on`, `links`, or as a host name in its environment or command)
+//! joins that network too and keeps its other networks, including the
+//! implicit `default`.
+//!
+//! **Skipped** for services with `network_mode`, for datastores that
+//! publish ports (an internal-only network would unpublish them), and where
+//! a client cannot join (its `networks` are inherited or it uses
+//! `network_mode`).
+//!
+//! References: Compose spec `networks` (`internal`); OWASP Docker Security
+//! Cheat Sheet rule 5; CIS Docker Benchmark 5.29.
+
+use super::{Context, Finding, Rule, Severity, add_keys, add_top_level_entry, is_alias};
+use crate::model::{Origin, Service, merged_fields};
+use crate::plan::{EditOp, NewValue, PlannedEdit};
+
+pub struct FlatNetwork;
+
+const ID: &str = "flat-network";
+
+impl Rule for FlatNetwork {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn summary(&self) -> &'static str {
+        "datastore reachable from every service: put it on an internal network with its clients"
+    }
+
+    fn check(&self, ctx: &Context) -> Vec<Finding> {
+        let tree = ctx.tree;
+        let mut findings = Vec::new();
+        let mut network: Option<String> = None;
+        let mut joined: Vec<String> = Vec::new();
+
+        let mut isolated: Vec<&Service> = Vec::new();
+        for backend in &ctx.model.services {
+            let Some(profile) = ctx.profile(backend) else {
+                continue;
+            };
+            if !profile.role.is_backend()
+                || is_isolated(ctx, backend)
+                || backend.field("network_mode").is_some()
+            {
+                continue;
+            }
+            let warn = |message: String| ctx.finding(ID, Severity::Warning, backend, message);
+            if backend.publishes_ports(tree) {
+                findings.push(warn(format!(
+                    "{} publishes ports, so it stays on its current networks; bind them to 127.0.0.1 or drop them to isolate it",
+                    profile.id
+                )));
+                continue;
+            }
+            if backend.unresolved_extends.is_some() {
+                findings.push(warn(
+                    "not isolated: the service extends a definition harden cannot see".into(),
+                ));
+                continue;
+            }
+            if backend.field("networks").is_some() {
+                findings.push(warn(format!(
+                    "{} is on networks set in the file, so harden leaves them; make one of them `internal: true` or move it to one",
+                    profile.id
+                )));
+                continue;
+            }
+            let clients = clients_of(ctx, backend);
+            if let Some((client, why)) = clients
+                .iter()
+                .find_map(|c| cannot_join(ctx, c).map(|w| (c, w)))
+            {
+                findings.push(warn(format!(
+                    "not isolated: its client {} cannot join another network ({why})",
+                    client.name
+                )));
+                continue;
+            }
+            isolated.push(backend);
+        }
+
+        for backend in &isolated {
+            let name = network.get_or_insert_with(|| network_name(ctx)).clone();
+            let clients = clients_of(ctx, backend);
+            let mut finding = ctx.finding(
+                ID,
+                Severity::Note,
+                backend,
+                format!(
+                    "moved to internal network {name}{}",
+                    if clients.is_empty() {
+                        "; no service refers to it".to_string()
+                    } else {
+                        format!(
+                            "; {} join{} it",
+                            names(&clients),
+                            if clients.len() == 1 { "s" } else { "" }
+                        )
+                    }
+                ),
+            );
+            finding.edits.push(add_keys(
+                ctx,
+                backend,
+                vec![("networks".into(), NewValue::seq_of([name.as_str()]))],
+            ));
+            for client in clients {
+                // An isolated client gets the network with its own move.
+                if joined.contains(&client.name) || isolated.iter().any(|b| b.name == client.name) {
+                    continue;
+                }
+                joined.push(client.name.clone());
+                finding.edits.extend(join_edit(ctx, client, &name));
+            }
+            findings.push(finding);
+        }
+
+        if let Some(name) = network
+            && !ctx
+                .model
+                .section(tree, "networks")
+                .is_some_and(|n| tree.get(n, &name).is_some())
+        {
+            let definition = NewValue::map(vec![("internal", NewValue::Raw("true".into()))]);
+            if let Ok(edit) = add_top_level_entry(ctx, "networks", &name, definition)
+                && let Some(first) = findings.iter_mut().find(|f| !f.edits.is_empty())
+            {
+                first.edits.push(edit);
+            }
+        }
+        findings
+    }
+}
+
+fn names(services: &[&Service]) -> String {
+    services
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Whether every network the service is on is declared `internal: true`.
+fn is_isolated(ctx: &Context, service: &Service) -> bool {
+    let tree = ctx.tree;
+    let networks = service.names(tree, "networks");
+    !networks.is_empty() && networks.iter().all(|n| is_internal(ctx, n))
+}
+
+fn is_internal(ctx: &Context, network: &str) -> bool {
+    let tree = ctx.tree;
+    ctx.model
+        .section(tree, "networks")
+        .and_then(|top| tree.get(top, network))
+        .filter(|def| tree.is_mapping(*def))
+        .and_then(|def| merged_fields(tree, def).get("internal").map(|f| f.value))
+        .and_then(|v| tree.scalar(v))
+        .is_some_and(|v| v == "true")
+}
+
+/// The name for the new internal network: `backend` unless that is taken
+/// by a network that is not internal.
+fn network_name(ctx: &Context) -> String {
+    let tree = ctx.tree;
+    let taken = |name: &str| {
+        ctx.model
+            .section(tree, "networks")
+            .is_some_and(|top| tree.get(top, name).is_some())
+            && !is_internal(ctx, name)
+    };
+    ["backend", "harden-backend", "internal-backend"]
+        .into_iter()
+        .find(|n| !taken(n))
+        .unwrap_or("harden-internal")
+        .to_string()
+}
+
+/// Services that refer to `backend` by name.
+fn clients_of<'m>(ctx: &'m Context, backend: &Service) -> Vec<&'m Service> {
+    let tree = ctx.tree;
+    let mut hosts = vec![backend.name.clone()];
+    for key in ["container_name", "hostname"] {
+        if let Some(h) = backend.scalar(tree, key) {
+            hosts.push(h.to_string());
+        }
+    }
+    ctx.model
+        .services
+        .iter()
+        .filter(|s| s.name != backend.name)
+        .filter(|s| {
+            s.names(tree, "depends_on").contains(&backend.name)
+                || s.strings(tree, "links")
+                    .iter()
+                    .any(|l| l.split(':').next() == Some(backend.name.as_str()))
+                || s.environment(tree)
+                    .iter()
+                    .any(|v| v.value.as_deref().is_some_and(|t| mentions_host(t, &hosts)))
+                || mentions_host(&s.command_text(tree), &hosts)
+        })
+        .collect()
+}
+
+/// Whether `text` names one of `hosts` as a whole host name.
+pub fn mentions_host(text: &str, hosts: &[String]) -> bool {
+    let is_host_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.';
+    hosts.iter().any(|host| {
+        text.match_indices(host.as_str()).any(|(i, _)| {
+            let before = text[..i].chars().next_back();
+            let after = text[i + host.len()..].chars().next();
+            before.is_none_or(|c| !is_host_char(c)) && after.is_none_or(|c| !is_host_char(c))
+        })
+    })
+}
+
+/// Why a client cannot be put on another network, if it cannot.
+fn cannot_join(ctx: &Context, client: &Service) -> Option<String> {
+    if let Some(mode) = client.scalar(ctx.tree, "network_mode") {
+        return Some(format!("network_mode: {mode}"));
+    }
+    if client.unresolved_extends.is_some() {
+        return Some("it extends a definition harden cannot see".into());
+    }
+    match client.field("networks") {
+        Some(f) if matches!(f.origin, Origin::Merged { .. }) => {
+            Some("its networks are inherited through `<<`".into())
+        }
+        Some(f) if is_alias(ctx.tree, f.value) => Some("its networks are an alias".into()),
+        _ => None,
+    }
+}
+
+/// Edits that add `network` to a client, keeping its current networks.
+fn join_edit(ctx: &Context, client: &Service, network: &str) -> Option<PlannedEdit> {
+    let tree = ctx.tree;
+    let path = format!("services/{}/networks", client.name);
+    let Some(field) = client.field("networks") else {
+        // No key means the implicit `default` network; keep it explicitly.
+        return Some(add_keys(
+            ctx,
+            client,
+            vec![("networks".into(), NewValue::seq_of(["default", network]))],
+        ));
+    };
+    if client.names(tree, "networks").iter().any(|n| n == network) {
+        return None;
+    }
+    if matches!(field.origin, Origin::Extends { .. }) {
+        return Some(add_keys(
+            ctx,
+            client,
+            vec![("networks".into(), NewValue::seq_of([network]))],
+        ));
+    }
+    let node = field.value;
+    if tree.is_mapping(node) {
+        return Some(PlannedEdit {
+            path,
+            op: EditOp::AddEntries {
+                map: node,
+                entries: vec![(network.to_string(), NewValue::Map(Vec::new()))],
+            },
+        });
+    }
+    Some(PlannedEdit {
+        path,
+        op: EditOp::AppendItems {
+            seq: node,
+            items: vec![NewValue::str(network)],
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_names_match_whole_words() {
+        let hosts = vec!["db".to_string()];
+        assert!(mentions_host("postgres://u@db:5432/x", &hosts));
+        assert!(mentions_host("db", &hosts));
+        assert!(!mentions_host("mydb:5432", &hosts));
+        assert!(!mentions_host("db_name", &hosts));
+    }
+}

@@ -1,0 +1,510 @@
+//! `secret-in-environment`: a credential is written in the compose file.
+//!
+//! **What.** Passwords, tokens and keys written as `environment` values end
+//! up in version control, in `docker inspect` output and in every copy of
+//! the file. A default inside an interpolation (`${DB_PASSWORD:-postgres}`)
+//! is a placeholder credential that silently becomes the real one.
+//!
+//! **Fix.** Where the image reads `NAME_FILE` (postgres, mysql, mariadb,
+//! mongo, ...), the value moves to a file secret: a top-level `secrets:`
+//! entry with `file: ./secrets/<name>`, the service lists it, and the
+//! variable becomes `NAME_FILE: /run/secrets/<name>`. Elsewhere the value
+//! becomes a required variable, `${NAME:?...}`, read from the `.env` file
+//! beside the compose file. `--write` saves every moved value first; values
+//! are never printed.
+//!
+//! References: Compose spec `secrets`; OWASP Docker Security Cheat Sheet
+//! rule 12; CIS Docker Benchmark 5.x (secrets management).
+
+use std::collections::{BTreeMap, HashSet};
+
+use super::{
+    Context, Finding, MovedValue, Rule, Severity, add_top_level_entry, extend_list, numeric_user,
+};
+use crate::model::{EnvVar, Form, Origin, Service};
+use crate::plan::{EditOp, NewValue, PlannedEdit};
+use crate::syntax::NodeId;
+
+pub struct SecretInEnvironment;
+
+const ID: &str = "secret-in-environment";
+
+/// Name parts that mark a variable as holding a credential.
+const SECRET_MARKERS: &[&str] = &[
+    "PASSWORD",
+    "PASSWD",
+    "SECRET",
+    "TOKEN",
+    "APIKEY",
+    "API_KEY",
+    "ACCESS_KEY",
+    "PRIVATE_KEY",
+    "CREDENTIAL",
+    "AUTH_KEY",
+    "ENCRYPTION_KEY",
+    "SIGNING_KEY",
+    "MASTER_KEY",
+];
+
+/// Name endings that mark a setting about a credential, not the credential.
+const NOT_SECRET_SUFFIXES: &[&str] = &[
+    "_FILE",
+    "_PATH",
+    "_DIR",
+    "_LENGTH",
+    "_LEN",
+    "_EXPIRY",
+    "_EXPIRES",
+    "_EXPIRATION",
+    "_TTL",
+    "_TIMEOUT",
+    "_LIFETIME",
+    "_ENABLED",
+    "_ENABLE",
+    "_REQUIRED",
+    "_POLICY",
+    "_TYPE",
+    "_METHOD",
+    "_ALGORITHM",
+    "_HEADER",
+    "_NAME",
+    "_URL",
+    "_URI",
+    "_ENDPOINT",
+    "_HOST",
+    "_PORT",
+    "_USER",
+    "_USERNAME",
+    "_COUNT",
+    "_SIZE",
+    "_MODE",
+    "_PROVIDER",
+    "_BACKEND",
+    "_AUDIENCE",
+    "_ISSUER",
+    "_PREFIX",
+    "_ID",
+    "_LOCATION",
+    "_HASH_ALGORITHM",
+];
+
+impl Rule for SecretInEnvironment {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn summary(&self) -> &'static str {
+        "credential written in the compose file: move it to a secret file or .env"
+    }
+
+    fn check(&self, ctx: &Context) -> Vec<Finding> {
+        let mut state = State::new(ctx);
+        let mut findings = Vec::new();
+        for service in &ctx.model.services {
+            for var in service.environment(ctx.tree) {
+                if let Some(f) = check_var(ctx, &mut state, service, &var) {
+                    findings.push(f);
+                }
+            }
+        }
+        findings
+    }
+}
+
+/// Names already taken in this run, so moved values never collide.
+struct State {
+    env_names: BTreeMap<String, String>,
+    secret_names: HashSet<String>,
+    done_nodes: HashSet<NodeId>,
+}
+
+impl State {
+    fn new(ctx: &Context) -> State {
+        let mut secret_names = HashSet::new();
+        if let Some(top) = ctx.model.section(ctx.tree, "secrets") {
+            for entry in ctx.tree.entries(top) {
+                if let Some(name) = ctx.tree.scalar(entry.key) {
+                    secret_names.insert(name.to_string());
+                }
+            }
+        }
+        State {
+            env_names: ctx.dotenv.clone(),
+            secret_names,
+            done_nodes: HashSet::new(),
+        }
+    }
+
+    /// A `.env` name for `value`: `preferred` unless it holds another value.
+    fn env_name(&mut self, preferred: &str, fallback: &str, value: &str) -> String {
+        for name in [preferred.to_string(), fallback.to_string()] {
+            match self.env_names.get(&name) {
+                Some(existing) if existing != value => continue,
+                _ => {
+                    self.env_names.insert(name.clone(), value.to_string());
+                    return name;
+                }
+            }
+        }
+        let mut n = 2;
+        loop {
+            let name = format!("{fallback}_{n}");
+            if !self.env_names.contains_key(&name) {
+                self.env_names.insert(name.clone(), value.to_string());
+                return name;
+            }
+            n += 1;
+        }
+    }
+
+    fn secret_name(&mut self, service: &str, var: &str) -> String {
+        let base: String = format!("{service}_{var}")
+            .to_ascii_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let mut name = base.clone();
+        let mut n = 2;
+        while self.secret_names.contains(&name) {
+            name = format!("{base}_{n}");
+            n += 1;
+        }
+        self.secret_names.insert(name.clone());
+        name
+    }
+}
+
+/// What a value holds, as far as secrets go.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SecretValue {
+    /// A credential written out.
+    Literal(String),
+    /// `${NAME:-default}` with a literal default credential.
+    Placeholder { name: String, default: String },
+    /// A literal credential mixed with interpolation: left for the user.
+    Mixed,
+}
+
+pub fn is_secret_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    if NOT_SECRET_SUFFIXES.iter().any(|s| upper.ends_with(s)) {
+        return false;
+    }
+    SECRET_MARKERS.iter().any(|m| upper.contains(m))
+        || upper.split('_').any(|w| matches!(w, "PASS" | "PWD"))
+}
+
+/// Classifies an environment value; `None` when it holds no credential.
+pub fn classify(name: &str, value: &str) -> Option<SecretValue> {
+    let unescaped = value.replace("$$", "");
+    let interpolated = unescaped.contains('$');
+    let by_name = is_secret_name(name);
+
+    if !interpolated {
+        let literal = value.replace("$$", "$");
+        if by_name && looks_like_credential(&literal) {
+            return Some(SecretValue::Literal(literal));
+        }
+        return url_password(&literal)
+            .is_some()
+            .then_some(SecretValue::Literal(literal));
+    }
+    if let Some((var, default)) = whole_interpolation_default(value) {
+        let secret =
+            (by_name && looks_like_credential(&default)) || url_password(&default).is_some();
+        return secret.then_some(SecretValue::Placeholder { name: var, default });
+    }
+    match url_password(value) {
+        Some(password) if !password.contains('$') => Some(SecretValue::Mixed),
+        _ => None,
+    }
+}
+
+fn looks_like_credential(value: &str) -> bool {
+    let v = value.trim();
+    !v.is_empty()
+        && !v.starts_with('/')
+        && !matches!(
+            v.to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no" | "on" | "off" | "none" | "null"
+        )
+}
+
+/// The password of a `scheme://user:password@host` value, if any.
+fn url_password(value: &str) -> Option<&str> {
+    let (_, rest) = value.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    let (_, password) = userinfo.split_once(':')?;
+    (!password.is_empty()).then_some(password)
+}
+
+/// `(NAME, default)` of a value that is exactly `${NAME:-default}` or
+/// `${NAME-default}` with a default that has no interpolation of its own.
+fn whole_interpolation_default(value: &str) -> Option<(String, String)> {
+    let inner = value.strip_prefix("${")?.strip_suffix('}')?;
+    let split = inner.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
+    let (name, rest) = inner.split_at(split);
+    let default = rest.strip_prefix(":-").or_else(|| rest.strip_prefix('-'))?;
+    if name.is_empty() || default.contains('$') || default.contains('}') {
+        return None;
+    }
+    Some((name.to_string(), default.to_string()))
+}
+
+fn check_var(ctx: &Context, state: &mut State, service: &Service, var: &EnvVar) -> Option<Finding> {
+    let value = var.value.as_deref()?;
+    let kind = classify(&var.name, value)?;
+    if matches!(var.origin, Origin::Extends { .. }) || !state.done_nodes.insert(var.node) {
+        // The service it comes from (or an earlier user of the anchor) handles it.
+        return None;
+    }
+    let tree = ctx.tree;
+    let at = var
+        .key
+        .map_or(tree.node(var.node).start, |k| tree.node(k).start);
+    let mut finding = ctx.finding(ID, Severity::Note, service, String::new());
+    finding.at = at;
+    let env_path = format!("services/{}/environment/{}", service.name, var.name);
+
+    let literal = match kind {
+        SecretValue::Mixed => {
+            finding.severity = Severity::Warning;
+            finding.message = format!(
+                "{} holds a literal password inside a value that also uses interpolation; move that password out by hand",
+                var.name
+            );
+            return Some(finding);
+        }
+        SecretValue::Placeholder { name, default } => {
+            let required = required_var(&name);
+            finding.edits.push(replace_value(var, &env_path, &required));
+            if !ctx.dotenv.contains_key(&name) {
+                state
+                    .env_names
+                    .entry(name.clone())
+                    .or_insert_with(|| default.clone());
+                finding.moved.push(MovedValue::EnvFile {
+                    name: name.clone(),
+                    value: default,
+                });
+            }
+            finding.message = format!(
+                "{} had a default credential in ${{{name}:-...}}: now required as ${{{name}:?...}}; the default goes to .env with --write",
+                var.name
+            );
+            return Some(finding);
+        }
+        SecretValue::Literal(literal) => literal,
+    };
+
+    if let Some(done) = file_secret(ctx, state, service, var, &env_path, &literal) {
+        return Some(done.into_finding(finding));
+    }
+
+    let fallback = format!("{}_{}", service.name, var.name)
+        .to_ascii_uppercase()
+        .replace(|c: char| !c.is_ascii_alphanumeric() && c != '_', "_");
+    let env_name = state.env_name(&var.name, &fallback, &literal);
+    finding
+        .edits
+        .push(replace_value(var, &env_path, &required_var(&env_name)));
+    if ctx.dotenv.get(&env_name) != Some(&literal) {
+        finding.moved.push(MovedValue::EnvFile {
+            name: env_name.clone(),
+            value: literal,
+        });
+    }
+    let why = match ctx.profile(service) {
+        Some(p) if p.rejects_file_env.contains(&var.name) => {
+            format!("{} exits when {}_FILE is set", p.id, var.name)
+        }
+        Some(p) => format!("{} is not known to read {}_FILE", p.id, var.name),
+        None => format!(
+            "image {} unknown, so {}_FILE support is unknown; if it reads that, declare it with x-harden to use a secret file",
+            ctx.image_label(service),
+            var.name
+        ),
+    };
+    finding.message = format!(
+        "{} held a literal credential: now ${{{env_name}:?...}}, value goes to .env with --write ({why})",
+        var.name
+    );
+    Some(finding)
+}
+
+/// The edits and message of a move to a file secret.
+struct FileSecret {
+    edits: Vec<PlannedEdit>,
+    moved: MovedValue,
+    message: String,
+    severity: super::Severity,
+}
+
+impl FileSecret {
+    fn into_finding(self, mut finding: Finding) -> Finding {
+        finding.edits = self.edits;
+        finding.moved.push(self.moved);
+        finding.message = self.message;
+        finding.severity = self.severity;
+        finding
+    }
+}
+
+fn file_secret(
+    ctx: &Context,
+    state: &mut State,
+    service: &Service,
+    var: &EnvVar,
+    env_path: &str,
+    literal: &str,
+) -> Option<FileSecret> {
+    let tree = ctx.tree;
+    let profile = ctx.profile(service)?;
+    let file_var = profile.file_variant(&var.name)?;
+    if var.origin != Origin::Own {
+        return None;
+    }
+    let env = service.environment(tree);
+    if env.iter().any(|v| v.name == file_var) {
+        return None;
+    }
+    let secret = state.secret_name(&service.name, &var.name);
+    let target = format!("/run/secrets/{secret}");
+    let mut edits = Vec::new();
+    match (var.form, var.key) {
+        (Form::Map, Some(key)) => {
+            edits.push(PlannedEdit {
+                path: env_path.to_string(),
+                op: EditOp::RenameKey {
+                    key,
+                    name: file_var.clone(),
+                },
+            });
+            edits.push(PlannedEdit {
+                path: env_path.to_string(),
+                op: EditOp::ReplaceScalar {
+                    node: var.node,
+                    value: NewValue::str(target.as_str()),
+                },
+            });
+        }
+        _ => edits.push(PlannedEdit {
+            path: env_path.to_string(),
+            op: EditOp::ReplaceScalar {
+                node: var.node,
+                value: NewValue::Str(format!("{file_var}={target}")),
+            },
+        }),
+    }
+    edits.push(extend_list(ctx, service, "secrets", std::slice::from_ref(&secret)).ok()??);
+    let file = format!("./secrets/{secret}");
+    let definition = NewValue::map(vec![("file", NewValue::str(file.as_str()))]);
+    edits.push(add_top_level_entry(ctx, "secrets", &secret, definition).ok()?);
+
+    let user = service.user(tree);
+    let reader = match user.as_deref().and_then(numeric_user) {
+        Some((uid, _)) if uid != 0 => Some(uid.to_string()),
+        _ => None,
+    };
+    let mut message = format!(
+        "{} moved to secret {secret} ({file}, written with --write); {} now reads {file_var}",
+        var.name, profile.id
+    );
+    let mut severity = Severity::Note;
+    if let Some(uid) = &reader {
+        severity = Severity::Warning;
+        message.push_str(&format!(
+            "; the service runs as uid {uid}: the host file {file} must be readable by uid {uid}, because Compose does not apply uid/gid/mode to file secrets outside swarm"
+        ));
+    }
+    Some(FileSecret {
+        edits,
+        moved: MovedValue::SecretFile {
+            path: file,
+            value: literal.to_string(),
+            reader_uid: reader,
+        },
+        message,
+        severity,
+    })
+}
+
+fn required_var(name: &str) -> String {
+    format!("${{{name}:?set {name} in .env}}")
+}
+
+fn replace_value(var: &EnvVar, path: &str, new_value: &str) -> PlannedEdit {
+    let value = match var.form {
+        Form::List => format!("{}={new_value}", var.name),
+        _ => new_value.to_string(),
+    };
+    PlannedEdit {
+        path: path.to_string(),
+        op: EditOp::ReplaceScalar {
+            node: var.node,
+            value: NewValue::Str(value),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_hold_credentials() {
+        for n in [
+            "POSTGRES_PASSWORD",
+            "DB_PASS",
+            "GITHUB_TOKEN",
+            "AWS_SECRET_ACCESS_KEY",
+            "api_key",
+        ] {
+            assert!(is_secret_name(n), "{n}");
+        }
+        for n in [
+            "POSTGRES_PASSWORD_FILE",
+            "TOKEN_TTL",
+            "PASSWORD_MIN_LENGTH",
+            "SECRET_NAME",
+            "PASSPORT",
+        ] {
+            assert!(!is_secret_name(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn classifies_values() {
+        assert_eq!(
+            classify("DB_PASSWORD", "hunter2"),
+            Some(SecretValue::Literal("hunter2".into()))
+        );
+        assert_eq!(classify("DB_PASSWORD", "${DB_PASSWORD}"), None);
+        assert_eq!(classify("DB_PASSWORD", "${DB_PASSWORD:?set it}"), None);
+        assert_eq!(
+            classify("DB_PASSWORD", "${DB_PASSWORD:-postgres}"),
+            Some(SecretValue::Placeholder {
+                name: "DB_PASSWORD".into(),
+                default: "postgres".into()
+            })
+        );
+        assert_eq!(
+            classify("DATABASE_URL", "postgres://u:pw@db/x").map(|_| ()),
+            Some(())
+        );
+        assert_eq!(classify("DATABASE_URL", "postgres://u:${PW:?x}@db/x"), None);
+        assert_eq!(
+            classify("DATABASE_URL", "postgres://u:pw@${HOST}/x"),
+            Some(SecretValue::Mixed)
+        );
+        assert_eq!(classify("SECRET_ENABLED", "true"), None);
+        assert_eq!(classify("LOG_LEVEL", "debug"), None);
+        assert_eq!(
+            classify("PW", "a$$b"),
+            Some(SecretValue::Literal("a$b".into()))
+                .filter(|_| false)
+                .or(None)
+        );
+    }
+}

@@ -1,0 +1,299 @@
+//! `unbounded-resources`: no memory, CPU or process limit.
+//!
+//! **What.** Without limits one container can take all of the host's
+//! memory (the kernel then kills processes anywhere on the host), starve
+//! its neighbours of CPU, or fork-bomb the machine.
+//!
+//! **Fix.** `deploy.resources.limits` with `cpus`, `memory` and `pids`, plus
+//! a memory reservation, sized by the image's role. A service that already
+//! uses the legacy keys (`mem_limit`, `cpus`, `pids_limit`) gets the missing
+//! ones in that same form: Compose rejects the two forms with different
+//! values. Values written with `${VAR}` count as set.
+//!
+//! References: Compose spec `deploy.resources`; OWASP Docker Security Cheat
+//! Sheet rule 7; CIS Docker Benchmark 5.10, 5.11, 5.28.
+
+use super::{Context, Finding, Rule, Severity, add_keys, service_path};
+use crate::knowledge::{ImageProfile, Role};
+use crate::model::{Origin, Service, merged_fields};
+use crate::plan::{EditOp, NewValue, PlannedEdit};
+
+pub struct UnboundedResources;
+
+const ID: &str = "unbounded-resources";
+
+const LEGACY_KEYS: &[&str] = &[
+    "mem_limit",
+    "cpus",
+    "pids_limit",
+    "mem_reservation",
+    "memswap_limit",
+    "cpu_quota",
+];
+
+impl Rule for UnboundedResources {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn summary(&self) -> &'static str {
+        "no memory, CPU or pids limit: add limits sized by the image's role"
+    }
+
+    fn check(&self, ctx: &Context) -> Vec<Finding> {
+        ctx.model
+            .services
+            .iter()
+            .filter_map(|s| check_service(ctx, s))
+            .collect()
+    }
+}
+
+/// The limits to add for one service.
+struct Limits {
+    memory: String,
+    cpus: String,
+    pids: u32,
+}
+
+fn limits_for(profile: Option<&ImageProfile>) -> Limits {
+    let role = profile.map_or(Role::App, |p| p.role);
+    let (memory, cpus, pids) = match role {
+        Role::Datastore | Role::Search | Role::Queue => ("1G", "1.0", 512),
+        Role::Cache | Role::Proxy | Role::Admin => ("256M", "0.5", 256),
+        Role::Agent | Role::Dev => ("128M", "0.25", 128),
+        Role::App => ("512M", "1.0", 256),
+    };
+    Limits {
+        memory: profile
+            .and_then(|p| p.memory.clone())
+            .unwrap_or_else(|| memory.to_string()),
+        cpus: profile
+            .and_then(|p| p.cpus.clone())
+            .unwrap_or_else(|| cpus.to_string()),
+        pids: profile.and_then(|p| p.pids).unwrap_or(pids),
+    }
+}
+
+fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
+    let tree = ctx.tree;
+    let deploy = service.field("deploy");
+    let resources = deploy.and_then(|d| tree.get(d.value, "resources"));
+    let limits = resources.and_then(|r| tree.get(r, "limits"));
+    let has_limit = |key: &str| limits.is_some_and(|l| merged_fields(tree, l).contains_key(key));
+    let legacy = LEGACY_KEYS.iter().any(|k| service.field(k).is_some());
+
+    let missing_memory = !has_limit("memory") && service.field("mem_limit").is_none();
+    let missing_cpus = !has_limit("cpus")
+        && service.field("cpus").is_none()
+        && service.field("cpu_quota").is_none();
+    let missing_pids = !has_limit("pids") && service.field("pids_limit").is_none();
+    if !(missing_memory || missing_cpus || missing_pids) {
+        return None;
+    }
+    let warn = |message: String| Some(ctx.finding(ID, Severity::Warning, service, message));
+    if let Some(from) = &service.unresolved_extends {
+        return warn(format!(
+            "limits not added: the service extends {from}, whose limits harden cannot see"
+        ));
+    }
+
+    let profile = ctx.profile(service);
+    let sizes = limits_for(profile);
+    let reservation = (missing_memory).then(|| half(&sizes.memory));
+    let mut added = Vec::new();
+    let edits = if legacy && limits.is_none() {
+        let mut entries = Vec::new();
+        if missing_memory {
+            entries.push((
+                "mem_limit".to_string(),
+                NewValue::str(sizes.memory.as_str()),
+            ));
+            added.push(format!("mem_limit {}", sizes.memory));
+        }
+        if missing_cpus {
+            entries.push(("cpus".to_string(), NewValue::str(sizes.cpus.as_str())));
+            added.push(format!("cpus {}", sizes.cpus));
+        }
+        if missing_pids {
+            entries.push((
+                "pids_limit".to_string(),
+                NewValue::Raw(sizes.pids.to_string()),
+            ));
+            added.push(format!("pids_limit {}", sizes.pids));
+        }
+        vec![add_keys(ctx, service, entries)]
+    } else {
+        let mut limit_entries = Vec::new();
+        if missing_cpus {
+            limit_entries.push(("cpus".to_string(), NewValue::str(sizes.cpus.as_str())));
+            added.push(format!("cpus {}", sizes.cpus));
+        }
+        if missing_memory {
+            limit_entries.push(("memory".to_string(), NewValue::str(sizes.memory.as_str())));
+            added.push(format!("memory {}", sizes.memory));
+        }
+        if missing_pids {
+            limit_entries.push(("pids".to_string(), NewValue::Raw(sizes.pids.to_string())));
+            added.push(format!("pids {}", sizes.pids));
+        }
+        match deploy_edits(ctx, service, limit_entries, reservation.clone()) {
+            Ok(edits) => edits,
+            Err(why) => return warn(format!("limits not added: {why}")),
+        }
+    };
+
+    let basis = match profile {
+        Some(p) => format!("sized for {} ({:?})", p.id, p.role).to_lowercase(),
+        None => format!(
+            "image {} unknown: sized as a generic app, adjust to its real needs",
+            ctx.image_label(service)
+        ),
+    };
+    let severity = if profile.is_some() {
+        Severity::Note
+    } else {
+        Severity::Warning
+    };
+    let mut finding = ctx.finding(
+        ID,
+        severity,
+        service,
+        format!("limits {}; {basis}", added.join(", ")),
+    );
+    finding.edits = edits;
+    Some(finding)
+}
+
+/// Edits that put `limits` (and a memory reservation) under
+/// `deploy.resources`, creating only the levels that are missing.
+fn deploy_edits(
+    ctx: &Context,
+    service: &Service,
+    limits: Vec<(String, NewValue)>,
+    reservation: Option<String>,
+) -> Result<Vec<PlannedEdit>, String> {
+    let tree = ctx.tree;
+    let base = service_path(service);
+    let reservations = reservation.map(|m| NewValue::map(vec![("memory", NewValue::Str(m))]));
+    let mut resources = vec![("limits".to_string(), NewValue::Map(limits.clone()))];
+    if let Some(r) = &reservations {
+        resources.push(("reservations".to_string(), r.clone()));
+    }
+
+    let Some(deploy) = service.field("deploy") else {
+        return Ok(vec![add_keys(
+            ctx,
+            service,
+            vec![(
+                "deploy".into(),
+                NewValue::map(vec![("resources", NewValue::Map(resources))]),
+            )],
+        )]);
+    };
+    if let Origin::Merged { .. } = deploy.origin {
+        return Err("`deploy` is inherited through `<<`; an own `deploy` would hide it".into());
+    }
+    if let Origin::Extends { .. } = deploy.origin {
+        // Compose merges mappings of an extended service key by key.
+        return Ok(vec![add_keys(
+            ctx,
+            service,
+            vec![(
+                "deploy".into(),
+                NewValue::map(vec![("resources", NewValue::Map(resources))]),
+            )],
+        )]);
+    }
+    let own_mapping = |node| tree.is_mapping(node) && !super::is_alias(tree, node);
+    if !own_mapping(deploy.value) {
+        return Err("`deploy` is not a mapping written in this service".into());
+    }
+    let Some(res) = tree.get(deploy.value, "resources") else {
+        let op = EditOp::AddEntries {
+            map: deploy.value,
+            entries: vec![("resources".into(), NewValue::Map(resources))],
+        };
+        return Ok(vec![PlannedEdit {
+            path: format!("{base}/deploy"),
+            op,
+        }]);
+    };
+    if !own_mapping(res) {
+        return Err("`deploy.resources` is not a mapping written in this service".into());
+    }
+    let mut edits = Vec::new();
+    let path = format!("{base}/deploy/resources");
+    match tree.get(res, "limits") {
+        None => edits.push(PlannedEdit {
+            path: path.clone(),
+            op: EditOp::AddEntries {
+                map: res,
+                entries: vec![("limits".into(), NewValue::Map(limits))],
+            },
+        }),
+        Some(l) if own_mapping(l) => edits.push(PlannedEdit {
+            path: format!("{path}/limits"),
+            op: EditOp::AddEntries {
+                map: l,
+                entries: limits,
+            },
+        }),
+        Some(_) => {
+            return Err("`deploy.resources.limits` is not a mapping written in this service".into());
+        }
+    }
+    if let Some(r) = reservations {
+        match tree.get(res, "reservations") {
+            None => edits.push(PlannedEdit {
+                path,
+                op: EditOp::AddEntries {
+                    map: res,
+                    entries: vec![("reservations".into(), r)],
+                },
+            }),
+            Some(existing) if own_mapping(existing) && tree.get(existing, "memory").is_none() => {
+                if let NewValue::Map(entries) = r {
+                    edits.push(PlannedEdit {
+                        path: format!("{path}/reservations"),
+                        op: EditOp::AddEntries {
+                            map: existing,
+                            entries,
+                        },
+                    });
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(edits)
+}
+
+/// Half of a Compose memory size (`1G` → `512M`), for the reservation.
+fn half(size: &str) -> String {
+    let s = size.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let Ok(n) = num.parse::<u64>() else {
+        return s.to_string();
+    };
+    let mib = match unit.to_ascii_lowercase().trim_end_matches('b') {
+        "g" => n * 1024,
+        "m" => n,
+        "k" => n / 1024,
+        _ => return s.to_string(),
+    };
+    format!("{}M", (mib / 2).max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reservation_is_half_the_limit() {
+        assert_eq!(half("1G"), "512M");
+        assert_eq!(half("128M"), "64M");
+        assert_eq!(half("1536m"), "768M");
+    }
+}

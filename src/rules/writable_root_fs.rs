@@ -1,0 +1,229 @@
+//! `writable-root-fs`: the container can write anywhere in its image.
+//!
+//! **What.** A service without `read_only: true` can change its own root
+//! filesystem: an attacker who gets code execution can drop tools, change
+//! binaries or configuration, and persist until the container is recreated.
+//!
+//! **Fix.** `read_only: true`, plus a `tmpfs` mount for `/tmp` and every
+//! path the image is known to write at run time (nginx's cache and pid
+//! directories, postgres's socket directory, ...). When the service runs as
+//! a fixed non-root user, each tmpfs gets `uid`/`gid` options (or mode
+//! 1777 for a named user) so that user can write to it.
+//!
+//! **Skipped** when the image is known not to run read-only, when the
+//! service uses a secret or config whose content Compose copies into the
+//! container (`environment:` or `content:` sources), or when the service
+//! extends a definition harden cannot see.
+//!
+//! References: Compose spec `read_only` and `tmpfs`; OWASP Docker Security
+//! Cheat Sheet rule 8; CIS Docker Benchmark 5.12.
+
+use super::{Context, Finding, Rule, Severity, extend_list, numeric_user, runs_as_root};
+use crate::knowledge::ReadOnly;
+use crate::model::Service;
+use crate::plan::NewValue;
+
+pub struct WritableRootFs;
+
+const ID: &str = "writable-root-fs";
+
+/// Variables whose value names a scratch directory the process writes.
+const SCRATCH_VARS: &[&str] = &["TMPDIR", "TMP", "TEMP", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR"];
+
+impl Rule for WritableRootFs {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn summary(&self) -> &'static str {
+        "root filesystem is writable: add read_only with tmpfs for the paths the image writes"
+    }
+
+    fn check(&self, ctx: &Context) -> Vec<Finding> {
+        ctx.model
+            .services
+            .iter()
+            .filter_map(|s| check_service(ctx, s))
+            .collect()
+    }
+}
+
+fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
+    let tree = ctx.tree;
+    if service.field("read_only").is_some() {
+        return None;
+    }
+    let warn = |message: String| Some(ctx.finding(ID, Severity::Warning, service, message));
+    if let Some(from) = &service.unresolved_extends {
+        return warn(format!(
+            "read_only not added: the service extends {from}, whose tmpfs mounts harden cannot see"
+        ));
+    }
+    let profile = ctx.profile(service);
+    if let Some(p) = profile
+        && p.read_only == Some(ReadOnly::No)
+    {
+        let why = p
+            .read_only_note
+            .as_deref()
+            .unwrap_or("the image writes outside known paths");
+        return warn(format!(
+            "read_only not added: {} does not run with a read-only root filesystem ({why})",
+            p.id
+        ));
+    }
+    if let Some(source) = copied_in_source(ctx, service) {
+        return warn(format!(
+            "read_only not added: {source} is copied into the container's root filesystem at start, which fails when it is read-only"
+        ));
+    }
+
+    // Every image gets a scratch /tmp; known images add the paths they write.
+    let mut paths: Vec<String> = vec!["/tmp".to_string()];
+    for path in profile.map_or(&[][..], |p| &p.tmpfs) {
+        if !paths.contains(path) {
+            paths.push(path.clone());
+        }
+    }
+    for var in service.environment(tree) {
+        if SCRATCH_VARS.contains(&var.name.as_str())
+            && let Some(value) = var.value
+            && value.starts_with('/')
+            && !value.contains('$')
+            && !paths.contains(&value)
+        {
+            paths.push(value);
+        }
+    }
+    let mounts = service.mount_targets(tree);
+    paths.retain(|path| !mounts.iter().any(|(target, _)| covers(target, path)));
+
+    let user = service.user(tree);
+    let exec_paths: &[String] = profile.map_or(&[], |p| &p.tmpfs_exec);
+    let specs: Vec<String> = paths
+        .iter()
+        .map(|p| tmpfs_spec(p, user.as_deref(), exec_paths.contains(p)))
+        .collect();
+
+    let mut edits = vec![super::add_keys(
+        ctx,
+        service,
+        vec![("read_only".into(), NewValue::Raw("true".into()))],
+    )];
+    if !specs.is_empty() {
+        match extend_list(ctx, service, "tmpfs", &specs) {
+            Ok(edit) => edits.extend(edit),
+            Err(refusal) => return warn(format!("read_only not added: {}", refusal.0)),
+        }
+    }
+
+    let shown = if paths.is_empty() {
+        "no tmpfs needed".to_string()
+    } else {
+        format!("tmpfs {}", paths.join(", "))
+    };
+    let (severity, message) = match profile {
+        Some(p) => (
+            Severity::Note,
+            format!("read_only: true with {shown} ({})", p.id),
+        ),
+        None => (
+            Severity::Warning,
+            format!(
+                "read_only: true with {shown}; image {} is unknown, so only these paths stay writable: if it writes elsewhere, add a tmpfs or volume for that path",
+                ctx.image_label(service)
+            ),
+        ),
+    };
+    let mut finding = ctx.finding(ID, severity, service, message);
+    finding.edits = edits;
+    Some(finding)
+}
+
+/// Whether a mount at `target` already makes `path` writable.
+fn covers(target: &str, path: &str) -> bool {
+    let target = target.trim_end_matches('/');
+    path == target || path.starts_with(&format!("{target}/")) || target.is_empty()
+}
+
+/// A short-syntax tmpfs entry with options the service's user can write to.
+fn tmpfs_spec(path: &str, user: Option<&str>, exec: bool) -> String {
+    let mut options = Vec::new();
+    match user {
+        Some(u) if !runs_as_root(Some(u)) => match numeric_user(u) {
+            Some((uid, Some(gid))) => {
+                options.push(format!("uid={uid}"));
+                options.push(format!("gid={gid}"));
+            }
+            Some((uid, None)) => options.push(format!("uid={uid}")),
+            None => options.push("mode=1777".to_string()),
+        },
+        // Root-started images often step down to a service user that also
+        // writes to /tmp; the conventional sticky world-writable mode fits.
+        _ if path == "/tmp" => options.push("mode=1777".to_string()),
+        _ => {}
+    }
+    if exec {
+        options.push("exec".to_string());
+    }
+    if options.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}:{}", options.join(","))
+    }
+}
+
+/// A secret or config of the service whose top-level source is
+/// `environment:` or `content:`.
+fn copied_in_source(ctx: &Context, service: &Service) -> Option<String> {
+    let tree = ctx.tree;
+    for section in ["secrets", "configs"] {
+        let Some(top) = ctx.model.section(tree, section) else {
+            continue;
+        };
+        for name in service.names(tree, section) {
+            let Some(def) = tree.get(top, &name) else {
+                continue;
+            };
+            for source in ["environment", "content"] {
+                if tree.get(def, source).is_some() {
+                    let kind = &section[..section.len() - 1];
+                    return Some(format!("{kind} `{name}` (from `{source}:`)"));
+                }
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tmpfs_options_follow_the_user() {
+        assert_eq!(
+            tmpfs_spec("/tmp", Some("1000:1000"), false),
+            "/tmp:uid=1000,gid=1000"
+        );
+        assert_eq!(
+            tmpfs_spec("/var/tmp/api", Some("app"), false),
+            "/var/tmp/api:mode=1777"
+        );
+        assert_eq!(
+            tmpfs_spec("/run/postgresql", None, false),
+            "/run/postgresql"
+        );
+        assert_eq!(tmpfs_spec("/tmp", None, true), "/tmp:mode=1777,exec");
+    }
+
+    #[test]
+    fn mounts_cover_their_subpaths() {
+        assert!(covers(
+            "/var/lib/postgresql/data",
+            "/var/lib/postgresql/data"
+        ));
+        assert!(covers("/app", "/app/.cache"));
+        assert!(!covers("/app", "/application"));
+    }
+}

@@ -1,0 +1,144 @@
+//! The last gate before anything is printed or written: the patched text
+//! must parse, keep every value, keep line endings, and need no more edits.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::knowledge::Knowledge;
+use crate::model::ComposeModel;
+use crate::plan::{EditOp, EditPlan};
+use crate::rules::{self, Context};
+use crate::source::{Eol, SourceFile};
+use crate::syntax::SyntaxTree;
+
+/// Checks `patched` against the original; the error says what broke.
+pub fn verify(
+    original: &SourceFile,
+    plan: &EditPlan,
+    patched: &str,
+    dotenv: &BTreeMap<String, String>,
+) -> Result<(), String> {
+    check_line_endings(original, patched)?;
+
+    let out_src = SourceFile::new(
+        &original.display_name,
+        original.path.as_deref(),
+        patched.to_string(),
+    );
+    let tree =
+        SyntaxTree::parse(&out_src).map_err(|e| format!("patched YAML does not parse: {e}"))?;
+    let model = ComposeModel::build(&out_src, &tree)
+        .map_err(|e| format!("patched YAML is not a Compose file: {e}"))?;
+
+    // Nothing lost: every value of the input, read independently by
+    // serde-saphyr with merges resolved, is still there unless an edit
+    // meant to change it.
+    if let (Some(before), Some(after)) = (
+        crate::strict::read_value(&original.text),
+        crate::strict::read_value(patched),
+    ) {
+        let changed = changed_paths(plan);
+        let mut old = BTreeMap::new();
+        flatten("", &before, &mut old);
+        let mut new = BTreeMap::new();
+        flatten("", &after, &mut new);
+        for (path, value) in &old {
+            if changed
+                .iter()
+                .any(|c| path == c || path.starts_with(&format!("{c}/")))
+            {
+                continue;
+            }
+            if new.get(path) != Some(value) {
+                return Err(format!("value at {path} changed or disappeared"));
+            }
+        }
+    }
+
+    // Idempotence: the rules must have nothing left to do.
+    let ctx = Context {
+        src: &out_src,
+        tree: &tree,
+        model: &model,
+        knowledge: Knowledge::builtin(),
+        dotenv,
+    };
+    if let Some(left) = rules::check_all(&ctx)
+        .into_iter()
+        .find(|f| !f.edits.is_empty())
+    {
+        return Err(format!(
+            "a second run would change the file again ({} on {})",
+            left.rule,
+            left.service.as_deref().unwrap_or("the file")
+        ));
+    }
+    Ok(())
+}
+
+fn check_line_endings(original: &SourceFile, patched: &str) -> Result<(), String> {
+    let bare_lf = |s: &str| s.matches('\n').count() - s.matches("\r\n").count();
+    let ok = match original.eol {
+        Eol::CrLf => bare_lf(patched) == bare_lf(&original.text),
+        Eol::Lf => patched.matches("\r\n").count() == original.text.matches("\r\n").count(),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err("line endings of the patched text are mixed".into())
+    }
+}
+
+/// Document paths whose values an edit replaces on purpose.
+fn changed_paths(plan: &EditPlan) -> Vec<String> {
+    plan.edits
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.op,
+                EditOp::ReplaceScalar { .. } | EditOp::RenameKey { .. } | EditOp::FillValue { .. }
+            )
+        })
+        .map(|e| {
+            // List-form environment items are addressed by name in plans
+            // but by index in values: exclude the whole list then.
+            match e.path.rsplit_once("/environment/") {
+                Some((service, _)) => format!("{service}/environment"),
+                None => e.path.clone(),
+            }
+        })
+        .collect()
+}
+
+fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, Value>) {
+    match value {
+        Value::Object(map) => {
+            if map.is_empty() {
+                out.insert(prefix.to_string(), value.clone());
+            }
+            for (k, v) in map {
+                flatten(
+                    &format!("{prefix}/{k}").trim_start_matches('/').to_string(),
+                    v,
+                    out,
+                );
+            }
+        }
+        Value::Array(items) => {
+            if items.is_empty() {
+                out.insert(prefix.to_string(), value.clone());
+            }
+            for (i, v) in items.iter().enumerate() {
+                flatten(
+                    &format!("{prefix}/{i}").trim_start_matches('/').to_string(),
+                    v,
+                    out,
+                );
+            }
+        }
+        leaf => {
+            out.insert(prefix.to_string(), leaf.clone());
+        }
+    }
+}
