@@ -313,11 +313,10 @@ def truthy(v) -> bool:
 def has_memory_limit(svc: dict) -> bool:
     if svc.get("mem_limit") not in (None, ""):
         return True
-    deploy = svc.get("deploy")
-    limits = (
-        deploy.get("resources", {}).get("limits", {}) if isinstance(deploy, dict) else {}
-    )
-    return isinstance(limits, dict) and limits.get("memory") not in (None, "")
+    node = svc
+    for key in ("deploy", "resources", "limits"):
+        node = node.get(key) if isinstance(node, dict) else None
+    return isinstance(node, dict) and node.get("memory") not in (None, "")
 
 
 def drops_all(svc: dict) -> bool:

@@ -46,7 +46,7 @@ impl InputError {
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.line == 0 {
-            write!(f, "{}: {}", self.file, self.message)?;
+            write!(f, "{}: error: {}", self.file, self.message)?;
         } else {
             write!(
                 f,
@@ -93,7 +93,7 @@ impl HardenError {
 impl fmt::Display for HardenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            HardenError::Input(err) => write!(f, "error: {err}"),
+            HardenError::Input(err) => write!(f, "{err}"),
             HardenError::Io { file, message } => write!(f, "error: {file}: {message}"),
             HardenError::Internal { file, message } => write!(
                 f,

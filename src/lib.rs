@@ -49,7 +49,13 @@ impl Outcome {
 /// the variables of the `.env` beside it.
 pub fn harden(src: SourceFile, dotenv: &BTreeMap<String, String>) -> Result<Outcome, HardenError> {
     if let Err((line, col, message)) = strict::check(&src.text) {
-        let first = message.lines().next().unwrap_or("invalid YAML").to_string();
+        let first = message.lines().next().unwrap_or("invalid YAML");
+        // serde-saphyr repeats the position inside its message.
+        let first = match first.strip_prefix("error: line ") {
+            Some(rest) => rest.split_once(": ").map_or(first, |(_, m)| m),
+            None => first,
+        }
+        .to_string();
         return Err(InputError::syntax(&src, line, col, first).into());
     }
     let tree = SyntaxTree::parse(&src)?;
@@ -95,7 +101,13 @@ pub fn harden(src: SourceFile, dotenv: &BTreeMap<String, String>) -> Result<Outc
         .apply(&plan)
         .map_err(internal)?;
     if !plan.is_empty() {
-        verify::verify(&src, &plan, &patched, dotenv).map_err(internal)?;
+        verify::verify(&src, &plan, &patched, dotenv).map_err(|message| {
+            // For bug reports: where the rejected text can be inspected.
+            if let Some(path) = std::env::var_os("HARDEN_DUMP_REJECTED") {
+                let _ = std::fs::write(path, &patched);
+            }
+            internal(message)
+        })?;
     }
 
     Ok(Outcome {

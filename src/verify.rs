@@ -44,15 +44,15 @@ pub fn verify(
         let mut new = BTreeMap::new();
         flatten("", &after, &mut new);
         for (path, value) in &old {
-            if changed
-                .iter()
-                .any(|c| path == c || path.starts_with(&format!("{c}/")))
-            {
+            if changed.is_changed(path, value) || new.get(path) == Some(value) {
                 continue;
             }
-            if new.get(path) != Some(value) {
-                return Err(format!("value at {path} changed or disappeared"));
+            // An empty `{}` or `[]` that gained entries is kept, not lost.
+            let emptied = matches!(value, Value::Object(m) if m.is_empty()) || matches!(value, Value::Array(a) if a.is_empty());
+            if emptied && new.keys().any(|k| k.starts_with(&format!("{path}/"))) {
+                continue;
             }
+            return Err(format!("value at {path} changed or disappeared"));
         }
     }
 
@@ -90,25 +90,38 @@ fn check_line_endings(original: &SourceFile, patched: &str) -> Result<(), String
     }
 }
 
-/// Document paths whose values an edit replaces on purpose.
-fn changed_paths(plan: &EditPlan) -> Vec<String> {
-    plan.edits
-        .iter()
-        .filter(|e| {
-            matches!(
-                e.op,
-                EditOp::ReplaceScalar { .. } | EditOp::RenameKey { .. } | EditOp::FillValue { .. }
-            )
+/// What the plan changes on purpose.
+struct Changed {
+    prefixes: Vec<String>,
+    /// Environment variables replaced in place; a value in an anchor
+    /// changes for every service that merges it.
+    env_names: Vec<String>,
+}
+
+impl Changed {
+    fn is_changed(&self, path: &str, old: &Value) -> bool {
+        if self.prefixes.iter().any(|c| path == c || path.starts_with(&format!("{c}/"))) {
+            return true;
+        }
+        let last = path.rsplit('/').next().unwrap_or(path);
+        self.env_names.iter().any(|name| {
+            last == name || old.as_str().is_some_and(|v| v.split('=').next() == Some(name.as_str()))
         })
-        .map(|e| {
-            // List-form environment items are addressed by name in plans
-            // but by index in values: exclude the whole list then.
-            match e.path.rsplit_once("/environment/") {
-                Some((service, _)) => format!("{service}/environment"),
-                None => e.path.clone(),
-            }
-        })
-        .collect()
+    }
+}
+
+fn changed_paths(plan: &EditPlan) -> Changed {
+    let mut changed = Changed { prefixes: Vec::new(), env_names: Vec::new() };
+    for edit in &plan.edits {
+        if !matches!(edit.op, EditOp::ReplaceScalar { .. } | EditOp::RenameKey { .. } | EditOp::FillValue { .. }) {
+            continue;
+        }
+        match edit.path.rsplit_once("/environment/") {
+            Some((_, name)) => changed.env_names.push(name.to_string()),
+            None => changed.prefixes.push(edit.path.clone()),
+        }
+    }
+    changed
 }
 
 fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, Value>) {

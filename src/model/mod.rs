@@ -165,6 +165,11 @@ impl ComposeModel {
                         format!("service `{name}` must be a mapping"),
                     ));
                 }
+                // `!reset` / `!override` services belong to override files:
+                // they remove or replace a service, and are not hardened.
+                if tree.node(entry.value).tagged {
+                    continue;
+                }
                 let fields = if tree.is_mapping(value) {
                     let mut fields = merged_fields(tree, entry.value);
                     if tree.node(entry.value).kind_is_alias() {

@@ -16,6 +16,15 @@ struct TextEdit {
     start: usize,
     end: usize,
     text: String,
+    /// Indentation of inserted block lines; at one offset the deeper lines
+    /// go first, so a nested mapping's new keys stay inside it.
+    depth: usize,
+}
+
+impl TextEdit {
+    fn replace(start: usize, end: usize, text: String) -> TextEdit {
+        TextEdit { start, end, text, depth: usize::MAX }
+    }
 }
 
 pub struct Patcher<'a> {
@@ -41,7 +50,7 @@ impl<'a> Patcher<'a> {
             self.text_edits(&op, &mut edits)?;
         }
         // Stable: edits at the same offset keep plan order.
-        edits.sort_by_key(|e| (e.start, e.end));
+        edits.sort_by_key(|e| (e.start, std::cmp::Reverse(e.depth), e.end));
         let text = &self.src.text;
         let mut out =
             String::with_capacity(text.len() + edits.iter().map(|e| e.text.len()).sum::<usize>());
@@ -120,7 +129,9 @@ impl<'a> Patcher<'a> {
                     body.push_str(eol);
                 }
                 render::block_entries(&mut body, &entries, indent, self.style);
-                edits.push(self.finish_at(at, body));
+                let mut edit = self.finish_at(at, body);
+                edit.depth = indent;
+                edits.push(edit);
             }
             EditOp::ReplaceScalar { node, value } => {
                 let n = tree.node(*node);
@@ -128,11 +139,7 @@ impl<'a> Patcher<'a> {
                     (NodeKind::Scalar { style, .. }, NewValue::Str(s)) => render_like(*style, s),
                     _ => render::scalar(value),
                 };
-                edits.push(TextEdit {
-                    start: n.start,
-                    end: n.end,
-                    text,
-                });
+                edits.push(TextEdit::replace(n.start, n.end, text));
             }
             EditOp::RenameKey { key, name } => {
                 let n = tree.node(*key);
@@ -140,11 +147,7 @@ impl<'a> Patcher<'a> {
                     NodeKind::Scalar { style, .. } => render_like(*style, name),
                     _ => render::quote_if_needed(name),
                 };
-                edits.push(TextEdit {
-                    start: n.start,
-                    end: n.end,
-                    text,
-                });
+                edits.push(TextEdit::replace(n.start, n.end, text));
             }
         }
         Ok(())
@@ -160,18 +163,10 @@ impl<'a> Patcher<'a> {
         };
         let joined = parts.join(", ");
         match last_child {
-            Some(end) => TextEdit {
-                start: end,
-                end,
-                text: format!(", {joined}"),
-            },
+            Some(end) => TextEdit::replace(end, end, format!(", {joined}")),
             None => {
                 let close = node.end.saturating_sub(1);
-                TextEdit {
-                    start: close,
-                    end: close,
-                    text: joined,
-                }
+                TextEdit::replace(close, close, joined)
             }
         }
     }
@@ -192,7 +187,9 @@ impl<'a> Patcher<'a> {
                 break;
             }
         }
-        self.finish_at(at, body)
+        let mut edit = self.finish_at(at, body);
+        edit.depth = indent;
+        edit
     }
 
     /// An insertion of whole lines at `at`; at the end of a file without a
@@ -208,11 +205,7 @@ impl<'a> Patcher<'a> {
                 body = stripped.to_string();
             }
         }
-        TextEdit {
-            start: at,
-            end: at,
-            text: body,
-        }
+        TextEdit::replace(at, at, body)
     }
 
     /// After the last top-level content, past trailing comments and blank
@@ -260,11 +253,7 @@ impl<'a> Patcher<'a> {
         all.extend(entries.iter().cloned());
 
         if self.in_flow_context(node.start) {
-            edits.push(TextEdit {
-                start: node.start,
-                end: node.end,
-                text: render::flow(&NewValue::Map(all)),
-            });
+            edits.push(TextEdit::replace(node.start, node.end, render::flow(&NewValue::Map(all))));
             return Ok(());
         }
         // Block: the key sits at the start of the line that holds the value.
@@ -275,16 +264,14 @@ impl<'a> Patcher<'a> {
                 .len();
         let indent = key_indent + self.style.unit;
         if node.start != node.end {
-            edits.push(TextEdit {
-                start: node.start,
-                end: node.end,
-                text: String::new(),
-            });
+            edits.push(TextEdit::replace(node.start, node.end, String::new()));
         }
         let at = line_end_after(&self.src.text, node.end.max(node.start));
         let mut body = String::new();
         render::block_entries(&mut body, &all, indent, self.style);
-        edits.push(self.finish_at(at, body));
+        let mut edit = self.finish_at(at, body);
+        edit.depth = indent;
+        edits.push(edit);
         Ok(())
     }
 

@@ -198,6 +198,9 @@ pub fn extend_list(
             )))
         }
         Some(field) if field.origin != Origin::Own => Err(inherited_refusal(key, &field.origin)),
+        Some(field) if tree.node(field.value).tagged => {
+            Err(Refusal(format!("`{key}` carries a tag such as !reset that harden leaves alone")))
+        }
         Some(field) => {
             let node = field.value;
             if tree.node(node).is_null() {
