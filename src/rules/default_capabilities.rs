@@ -75,6 +75,20 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
         ));
     }
 
+    // A parent in this file that gets cap_drop and no-new-privileges passes
+    // them on through extends (lists are appended): add only extra caps.
+    if let Some(parent) = super::extends_parent(ctx, service)
+        && check_service(ctx, parent).is_some_and(|f| !f.edits.is_empty())
+    {
+        let (needed, why) = needed_caps(ctx, service);
+        let (parent_needed, _) = needed_caps(ctx, parent);
+        let extra: Vec<String> = needed.into_iter().filter(|c| !parent_needed.contains(c)).collect();
+        let edit = extend_list(ctx, service, "cap_add", &extra).ok().flatten()?;
+        let mut finding = ctx.finding(ID, Severity::Note, service, format!("cap_add {} on top of {}'s ({why})", extra.join(", "), parent.name));
+        finding.edits.push(edit);
+        return Some(finding);
+    }
+
     let mut edits: Vec<PlannedEdit> = Vec::new();
     let mut said = Vec::new();
     let mut severity = Severity::Note;

@@ -298,3 +298,20 @@ pub fn add_top_level_entry(
         ))),
     }
 }
+
+/// The service named by a same-file `extends`, whose keys Compose merges
+/// into this one.
+pub fn extends_parent<'m>(ctx: &Context<'m>, service: &Service) -> Option<&'m Service> {
+    let tree = ctx.tree;
+    let field = service.field("extends")?;
+    let name = match tree.scalar(field.value) {
+        Some(name) => name,
+        None => {
+            if tree.get(field.value, "file").is_some() {
+                return None;
+            }
+            tree.get(field.value, "service").and_then(|n| tree.scalar(n))?
+        }
+    };
+    ctx.model.service(name).filter(|p| p.name != service.name)
+}

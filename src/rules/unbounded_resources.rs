@@ -98,6 +98,13 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
         ));
     }
 
+    // Limits added to a parent in this file reach it through extends.
+    if let Some(parent) = super::extends_parent(ctx, service)
+        && check_service(ctx, parent).is_some_and(|f| !f.edits.is_empty())
+    {
+        return None;
+    }
+
     let profile = ctx.profile(service);
     let sizes = limits_for(profile);
     let reservation = (missing_memory).then(|| half(&sizes.memory));

@@ -48,32 +48,30 @@ impl Rule for WritableRootFs {
     }
 }
 
-fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
+/// What the rule would do for a service, before any edit is planned.
+enum Decision<'p> {
+    Done,
+    Skip(String),
+    Add { paths: Vec<String>, specs: Vec<String>, profile: Option<&'p crate::knowledge::ImageProfile> },
+}
+
+fn decide<'p>(ctx: &Context<'p>, service: &Service) -> Decision<'p> {
     let tree = ctx.tree;
     if service.field("read_only").is_some() {
-        return None;
+        return Decision::Done;
     }
-    let warn = |message: String| Some(ctx.finding(ID, Severity::Warning, service, message));
     if let Some(from) = &service.unresolved_extends {
-        return warn(format!(
-            "read_only not added: the service extends {from}, whose tmpfs mounts harden cannot see"
-        ));
+        return Decision::Skip(format!("read_only not added: the service extends {from}, whose tmpfs mounts harden cannot see"));
     }
     let profile = ctx.profile(service);
     if let Some(p) = profile
         && p.read_only == Some(ReadOnly::No)
     {
-        let why = p
-            .read_only_note
-            .as_deref()
-            .unwrap_or("the image writes outside known paths");
-        return warn(format!(
-            "read_only not added: {} does not run with a read-only root filesystem ({why})",
-            p.id
-        ));
+        let why = p.read_only_note.as_deref().unwrap_or("the image writes outside known paths");
+        return Decision::Skip(format!("read_only not added: {} does not run with a read-only root filesystem ({why})", p.id));
     }
     if let Some(source) = copied_in_source(ctx, service) {
-        return warn(format!(
+        return Decision::Skip(format!(
             "read_only not added: {source} is copied into the container's root filesystem at start, which fails when it is read-only"
         ));
     }
@@ -100,16 +98,38 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
 
     let user = service.user(tree);
     let exec_paths: &[String] = profile.map_or(&[], |p| &p.tmpfs_exec);
-    let specs: Vec<String> = paths
-        .iter()
-        .map(|p| tmpfs_spec(p, user.as_deref(), exec_paths.contains(p)))
-        .collect();
+    let specs = paths.iter().map(|p| tmpfs_spec(p, user.as_deref(), exec_paths.contains(p))).collect();
+    Decision::Add { paths, specs, profile }
+}
 
-    let mut edits = vec![super::add_keys(
-        ctx,
-        service,
-        vec![("read_only".into(), NewValue::Raw("true".into()))],
-    )];
+fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
+    let (mut paths, mut specs, profile) = match decide(ctx, service) {
+        Decision::Done => return None,
+        Decision::Skip(message) => return Some(ctx.finding(ID, Severity::Warning, service, message)),
+        Decision::Add { paths, specs, profile } => (paths, specs, profile),
+    };
+    let warn = |message: String| Some(ctx.finding(ID, Severity::Warning, service, message));
+
+    // A service that extends one in this file inherits the parent's new
+    // read_only and tmpfs (Compose appends the lists), so it adds only
+    // what the parent does not get.
+    let parent = super::extends_parent(ctx, service).and_then(|p| match decide(ctx, p) {
+        Decision::Add { paths, .. } => Some((p.name.clone(), paths)),
+        _ => None,
+    });
+    let mut edits = Vec::new();
+    if let Some((_, parent_paths)) = &parent {
+        let keep: Vec<bool> = paths.iter().map(|p| !parent_paths.contains(p)).collect();
+        let mut k = keep.iter();
+        paths.retain(|_| *k.next().unwrap_or(&true));
+        let mut k = keep.iter();
+        specs.retain(|_| *k.next().unwrap_or(&true));
+        if paths.is_empty() {
+            return None;
+        }
+    } else {
+        edits.push(super::add_keys(ctx, service, vec![("read_only".into(), NewValue::Raw("true".into()))]));
+    }
     if !specs.is_empty() {
         match extend_list(ctx, service, "tmpfs", &specs) {
             Ok(edit) => edits.extend(edit),
@@ -117,16 +137,9 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
         }
     }
 
-    let shown = if paths.is_empty() {
-        "no tmpfs needed".to_string()
-    } else {
-        format!("tmpfs {}", paths.join(", "))
-    };
-    let (severity, message) = match profile {
-        Some(p) => (
-            Severity::Note,
-            format!("read_only: true with {shown} ({})", p.id),
-        ),
+    let shown = if paths.is_empty() { "no tmpfs needed".to_string() } else { format!("tmpfs {}", paths.join(", ")) };
+    let (severity, mut message) = match profile {
+        Some(p) => (Severity::Note, format!("read_only: true with {shown} ({})", p.id)),
         None => (
             Severity::Warning,
             format!(
@@ -135,6 +148,9 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
             ),
         ),
     };
+    if let Some((name, _)) = parent {
+        message = format!("{message}; read_only itself comes from {name} through extends");
+    }
     let mut finding = ctx.finding(ID, severity, service, message);
     finding.edits = edits;
     Some(finding)
