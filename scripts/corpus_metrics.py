@@ -88,22 +88,34 @@ class ComposeLoader(yaml.SafeLoader):
     """SafeLoader that accepts Compose's `!reset` and `!override` tags."""
 
 
-def _construct_plain(loader: yaml.SafeLoader, node: yaml.Node):
+class Reset:
+    """A value tagged `!reset`: Compose removes it, so it counts as absent."""
+
+
+def _construct_override(loader: yaml.SafeLoader, node: yaml.Node):
+    # `!override X` is X (it only matters when files are merged).
     if isinstance(node, yaml.MappingNode):
         return loader.construct_mapping(node, deep=True)
     if isinstance(node, yaml.SequenceNode):
         return loader.construct_sequence(node, deep=True)
-    value = loader.construct_scalar(node)
-    # `!reset` on a bare scalar (usually empty) stands for "no value".
-    return None if node.tag == "!reset" and value == "" else value
+    tag = loader.resolve(yaml.ScalarNode, node.value, (True, False))
+    return loader.yaml_constructors[tag](loader, node)
 
 
-ComposeLoader.add_constructor("!reset", _construct_plain)
-ComposeLoader.add_constructor("!override", _construct_plain)
+ComposeLoader.add_constructor("!reset", lambda loader, node: Reset())
+ComposeLoader.add_constructor("!override", _construct_override)
+
+
+def drop_resets(value):
+    if isinstance(value, dict):
+        return {k: drop_resets(v) for k, v in value.items() if not isinstance(v, Reset)}
+    if isinstance(value, list):
+        return [drop_resets(v) for v in value if not isinstance(v, Reset)]
+    return None if isinstance(value, Reset) else value
 
 
 def load(data: bytes):
-    return yaml.load(data, Loader=ComposeLoader)
+    return drop_resets(yaml.load(data, Loader=ComposeLoader))
 
 
 # --------------------------------------------------------------------------
@@ -263,9 +275,19 @@ def secret_findings(env) -> list[tuple[str, str]]:
             and not NOT_SECRET_NAME.search(name)
             and effective_literal(value).strip().lower() not in FLAG_VALUES
         ):
-            if carries_literal(value):
-                refs, literal = scan(value)
-                found.append((name, "literal value" if literal else "literal default"))
+            refs, literal = scan(value)
+            literal_default = any(
+                r.op.endswith(("-", "+")) and r.word and carries_literal(r.word)
+                for r in refs
+            )
+            # Text around a reference without a literal default (a config
+            # blob like `... clientSecret="$SECRET";`) takes its secret from
+            # the variable: not counted.
+            if literal_default:
+                found.append((name, "literal default"))
+                continue
+            if literal and not refs:
+                found.append((name, "literal value"))
                 continue
         if url_with_literal_password(value):
             found.append((name, "URL with a literal password"))
@@ -359,11 +381,47 @@ def services_of(doc) -> dict:
     return services if isinstance(services, dict) else {}
 
 
+def merge_extended(parent, child):
+    """Child over parent, as `extends` does it (close enough for these
+    figures): mappings merge, sequences add up, scalars of the child win."""
+    if isinstance(parent, dict) and isinstance(child, dict):
+        out = dict(parent)
+        for k, v in child.items():
+            out[k] = merge_extended(parent[k], v) if k in parent else v
+        return out
+    if isinstance(parent, list) and isinstance(child, list):
+        return parent + [v for v in child if v not in parent]
+    return child
+
+
+def effective_services(doc) -> dict:
+    """Services with `extends` from the same file resolved (`extends` from
+    another file is left as written: that file is not here)."""
+    services = services_of(doc)
+    done: dict = {}
+
+    def resolve(name, seen):
+        if name in done:
+            return done[name]
+        svc = services.get(name)
+        svc = dict(svc) if isinstance(svc, dict) else {}
+        ext = svc.get("extends")
+        parent = ext if isinstance(ext, str) else None
+        if isinstance(ext, dict) and not ext.get("file"):
+            parent = ext.get("service")
+        if isinstance(parent, str) and parent in services and parent not in seen:
+            svc.pop("extends")
+            svc = merge_extended(resolve(parent, seen | {name}), svc)
+        done[name] = svc
+        return svc
+
+    return {name: resolve(name, frozenset()) for name in services}
+
+
 def measure(label: str, doc, fig: Figures) -> None:
     top_networks = doc.get("networks") if isinstance(doc, dict) else None
     top_networks = top_networks if isinstance(top_networks, dict) else {}
-    for name, svc in services_of(doc).items():
-        svc = svc if isinstance(svc, dict) else {}
+    for name, svc in effective_services(doc).items():
         where = f"{label}: {name}"
         fig.services += 1
         if truthy(svc.get("read_only")):

@@ -48,6 +48,9 @@ impl Outcome {
 /// Reads, plans, patches and verifies one compose file. `dotenv` holds
 /// the variables of the `.env` beside it.
 pub fn harden(src: SourceFile, dotenv: &BTreeMap<String, String>) -> Result<Outcome, HardenError> {
+    // The syntax tree reports syntax errors and duplicate keys with every
+    // location; serde-saphyr then checks merge keys and alias budgets.
+    let tree = SyntaxTree::parse(&src)?;
     if let Err((line, col, message)) = strict::check(&src.text) {
         let first = message.lines().next().unwrap_or("invalid YAML");
         // serde-saphyr repeats the position inside its message.
@@ -58,7 +61,6 @@ pub fn harden(src: SourceFile, dotenv: &BTreeMap<String, String>) -> Result<Outc
         .to_string();
         return Err(InputError::syntax(&src, line, col, first).into());
     }
-    let tree = SyntaxTree::parse(&src)?;
     let model = ComposeModel::build(&src, &tree)?;
     let ctx = Context {
         src: &src,

@@ -48,7 +48,8 @@ pub fn verify(
                 continue;
             }
             // An empty `{}` or `[]` that gained entries is kept, not lost.
-            let emptied = matches!(value, Value::Object(m) if m.is_empty()) || matches!(value, Value::Array(a) if a.is_empty());
+            let emptied = matches!(value, Value::Object(m) if m.is_empty())
+                || matches!(value, Value::Array(a) if a.is_empty());
             if emptied && new.keys().any(|k| k.starts_with(&format!("{path}/"))) {
                 continue;
             }
@@ -93,6 +94,8 @@ fn check_line_endings(original: &SourceFile, patched: &str) -> Result<(), String
 /// What the plan changes on purpose.
 struct Changed {
     prefixes: Vec<String>,
+    /// Null values that became mappings.
+    filled: Vec<String>,
     /// Environment variables replaced in place; a value in an anchor
     /// changes for every service that merges it.
     env_names: Vec<String>,
@@ -100,20 +103,41 @@ struct Changed {
 
 impl Changed {
     fn is_changed(&self, path: &str, old: &Value) -> bool {
-        if self.prefixes.iter().any(|c| path == c || path.starts_with(&format!("{c}/"))) {
+        if self
+            .prefixes
+            .iter()
+            .any(|c| path == c || path.starts_with(&format!("{c}/")))
+        {
+            return true;
+        }
+        if old.is_null() && self.filled.iter().any(|f| f == path) {
             return true;
         }
         let last = path.rsplit('/').next().unwrap_or(path);
         self.env_names.iter().any(|name| {
-            last == name || old.as_str().is_some_and(|v| v.split('=').next() == Some(name.as_str()))
+            last == name
+                || old
+                    .as_str()
+                    .is_some_and(|v| v.split('=').next() == Some(name.as_str()))
         })
     }
 }
 
 fn changed_paths(plan: &EditPlan) -> Changed {
-    let mut changed = Changed { prefixes: Vec::new(), env_names: Vec::new() };
+    let mut changed = Changed {
+        prefixes: Vec::new(),
+        filled: Vec::new(),
+        env_names: Vec::new(),
+    };
     for edit in &plan.edits {
-        if !matches!(edit.op, EditOp::ReplaceScalar { .. } | EditOp::RenameKey { .. } | EditOp::FillValue { .. }) {
+        if let EditOp::FillValue { .. } = edit.op {
+            changed.filled.push(edit.path.clone());
+            continue;
+        }
+        if !matches!(
+            edit.op,
+            EditOp::ReplaceScalar { .. } | EditOp::RenameKey { .. }
+        ) {
             continue;
         }
         match edit.path.rsplit_once("/environment/") {
@@ -131,11 +155,7 @@ fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, Value>) {
                 out.insert(prefix.to_string(), value.clone());
             }
             for (k, v) in map {
-                flatten(
-                    &format!("{prefix}/{k}").trim_start_matches('/').to_string(),
-                    v,
-                    out,
-                );
+                flatten(format!("{prefix}/{k}").trim_start_matches('/'), v, out);
             }
         }
         Value::Array(items) => {
@@ -143,11 +163,7 @@ fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, Value>) {
                 out.insert(prefix.to_string(), value.clone());
             }
             for (i, v) in items.iter().enumerate() {
-                flatten(
-                    &format!("{prefix}/{i}").trim_start_matches('/').to_string(),
-                    v,
-                    out,
-                );
+                flatten(format!("{prefix}/{i}").trim_start_matches('/'), v, out);
             }
         }
         leaf => {

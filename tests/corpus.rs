@@ -515,13 +515,13 @@ fn check_oracle(
     };
     let file = Path::new(name);
     seen.schema_input = oracle_accepts(input_dir, file).is_ok();
-    if seen.schema_input {
-        if let Err(e) = oracle_accepts(output_dir, file) {
-            problems.push(format!(
-                "compose accepts the input but rejects the output (--no-interpolate): {}",
-                short(&e)
-            ));
-        }
+    if seen.schema_input
+        && let Err(e) = oracle_accepts(output_dir, file)
+    {
+        problems.push(format!(
+            "compose accepts the input but rejects the output (--no-interpolate): {}",
+            short(&e)
+        ));
     }
     seen.full_input = oracle_accepts_full(input_dir, file, &[]).is_ok();
     if seen.full_input {

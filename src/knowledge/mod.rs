@@ -154,10 +154,7 @@ impl Knowledge {
     /// The profile for an image reference: a row naming its repository
     /// (preferring one whose `tag_contains` matches the tag), else none.
     pub fn lookup(&self, image: &ImageRef) -> Option<&ImageProfile> {
-        let mut candidates = self
-            .images
-            .iter()
-            .filter(|p| p.names.iter().any(|n| *n == image.path));
+        let mut candidates = self.images.iter().filter(|p| p.names.contains(&image.path));
         let tag = image.tag.as_deref().unwrap_or("");
         let all: Vec<&ImageProfile> = candidates.by_ref().collect();
         all.iter()

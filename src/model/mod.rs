@@ -443,10 +443,10 @@ impl Service {
                     if let Some(target) = tree.get(item, "target").and_then(|n| tree.scalar(n)) {
                         targets.push((target.to_string(), kind == "tmpfs"));
                     }
-                } else if let Some(spec) = tree.scalar(item) {
-                    if let Some(target) = short_volume_target(spec) {
-                        targets.push((target, false));
-                    }
+                } else if let Some(spec) = tree.scalar(item)
+                    && let Some(target) = short_volume_target(spec)
+                {
+                    targets.push((target, false));
                 }
             }
         }

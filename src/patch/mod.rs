@@ -23,7 +23,12 @@ struct TextEdit {
 
 impl TextEdit {
     fn replace(start: usize, end: usize, text: String) -> TextEdit {
-        TextEdit { start, end, text, depth: usize::MAX }
+        TextEdit {
+            start,
+            end,
+            text,
+            depth: usize::MAX,
+        }
     }
 }
 
@@ -135,8 +140,12 @@ impl<'a> Patcher<'a> {
             }
             EditOp::ReplaceScalar { node, value } => {
                 let n = tree.node(*node);
+                let flow = self.in_flow_context(n.start);
                 let text = match (&n.kind, value) {
-                    (NodeKind::Scalar { style, .. }, NewValue::Str(s)) => render_like(*style, s),
+                    (NodeKind::Scalar { style, .. }, NewValue::Str(s)) => {
+                        render_like(*style, s, flow)
+                    }
+                    (_, NewValue::Str(s)) if !flow => render::quote_for_block(s),
                     _ => render::scalar(value),
                 };
                 edits.push(TextEdit::replace(n.start, n.end, text));
@@ -144,7 +153,9 @@ impl<'a> Patcher<'a> {
             EditOp::RenameKey { key, name } => {
                 let n = tree.node(*key);
                 let text = match &n.kind {
-                    NodeKind::Scalar { style, .. } => render_like(*style, name),
+                    NodeKind::Scalar { style, .. } => {
+                        render_like(*style, name, self.in_flow_context(n.start))
+                    }
                     _ => render::quote_if_needed(name),
                 };
                 edits.push(TextEdit::replace(n.start, n.end, text));
@@ -253,7 +264,11 @@ impl<'a> Patcher<'a> {
         all.extend(entries.iter().cloned());
 
         if self.in_flow_context(node.start) {
-            edits.push(TextEdit::replace(node.start, node.end, render::flow(&NewValue::Map(all))));
+            edits.push(TextEdit::replace(
+                node.start,
+                node.end,
+                render::flow(&NewValue::Map(all)),
+            ));
             return Ok(());
         }
         // Block: the key sits at the start of the line that holds the value.
@@ -264,7 +279,18 @@ impl<'a> Patcher<'a> {
                 .len();
         let indent = key_indent + self.style.unit;
         if node.start != node.end {
-            edits.push(TextEdit::replace(node.start, node.end, String::new()));
+            // Drop the spaces between `key:` and the removed value too.
+            let before = self.src.text[..node.start].trim_end_matches(' ');
+            let start = if before.ends_with(':') {
+                before.len() + 1
+            } else {
+                node.start
+            };
+            edits.push(TextEdit::replace(
+                start.min(node.start),
+                node.end,
+                String::new(),
+            ));
         }
         let at = line_end_after(&self.src.text, node.end.max(node.start));
         let mut body = String::new();
@@ -317,18 +343,29 @@ fn preceded_by_blank_line(text: &str, at: usize) -> bool {
 fn flow_entries(entries: &[(String, NewValue)]) -> Vec<String> {
     entries
         .iter()
-        .map(|(k, v)| format!("{}: {}", render::quote_if_needed(k), render::flow(v)))
+        .map(|(k, v)| {
+            format!(
+                "{}: {}",
+                if k == "<<" {
+                    k.clone()
+                } else {
+                    render::quote_if_needed(k)
+                },
+                render::flow(v)
+            )
+        })
         .collect()
 }
 
 /// A new string in the quoting style of the scalar it replaces, when that
 /// style can hold it.
-fn render_like(style: granit_parser::ScalarStyle, s: &str) -> String {
+fn render_like(style: granit_parser::ScalarStyle, s: &str, flow: bool) -> String {
     use granit_parser::ScalarStyle::*;
     match style {
         DoubleQuoted => render::double_quoted(s),
         SingleQuoted if !s.contains('\n') => format!("'{}'", s.replace('\'', "''")),
-        _ => render::quote_if_needed(s),
+        _ if flow => render::quote_if_needed(s),
+        _ => render::quote_for_block(s),
     }
 }
 

@@ -20,6 +20,33 @@ pub fn scalar(value: &NewValue) -> String {
     }
 }
 
+/// A mapping key; the merge key `<<` stays bare so it keeps merging.
+pub fn key(k: &str) -> String {
+    if k == "<<" {
+        k.to_string()
+    } else {
+        quote_for_block(k)
+    }
+}
+
+/// A string for block context, where `,` and brackets inside a plain
+/// scalar are ordinary characters.
+pub fn quote_for_block(s: &str) -> String {
+    if s.contains(": ") || s.ends_with(':') || s.starts_with(['[', ']', '{', '}', ',', ':']) {
+        return double_quoted(s);
+    }
+    let flow_safe: String = s
+        .chars()
+        .map(|c| if ",[]{}:".contains(c) { '_' } else { c })
+        .collect();
+    if plain_is_safe(&flow_safe) && !is_special_scalar(s) {
+        s.to_string()
+    } else {
+        double_quoted(s)
+    }
+}
+
+/// A string for flow context (inside `[...]` or `{...}`).
 pub fn quote_if_needed(s: &str) -> String {
     if plain_is_safe(s) {
         s.to_string()
@@ -52,15 +79,17 @@ pub fn plain_is_safe(s: &str) -> bool {
     let Some(first) = s.chars().next() else {
         return false;
     };
-    if "-?:,[]{}#&*!|>'\"%@`~ \t".contains(first)
-        && !(first == '-' && s.len() > 1 && !s[1..].starts_with(' ') && !looks_numeric(s))
-    {
+    // `-word` is a plain string; `-`, `- x` and `-1` are not.
+    let dash_word = first == '-' && s.len() > 1 && !s[1..].starts_with(' ') && !looks_numeric(s);
+    if !dash_word && "-?:,[]{}#&*!|>'\"%@`~ \t".contains(first) {
         return false;
     }
     if s.ends_with([' ', '\t', ':']) || s.contains(": ") || s.contains(" #") {
         return false;
     }
-    if s.chars().any(|c| c.is_control() || ",[]{}".contains(c)) {
+    // `:` is fine in plain scalars for YAML 1.2, but PyYAML rejects it
+    // inside flow collections; quoting costs nothing.
+    if s.chars().any(|c| c.is_control() || ",[]{}:".contains(c)) {
         return false;
     }
     !is_special_scalar(s)
@@ -123,7 +152,17 @@ pub fn flow(value: &NewValue) -> String {
         NewValue::Map(entries) => {
             let inner: Vec<String> = entries
                 .iter()
-                .map(|(k, v)| format!("{}: {}", quote_if_needed(k), flow(v)))
+                .map(|(k, v)| {
+                    format!(
+                        "{}: {}",
+                        if k == "<<" {
+                            k.clone()
+                        } else {
+                            quote_if_needed(k)
+                        },
+                        flow(v)
+                    )
+                })
                 .collect();
             format!("{{{}}}", inner.join(", "))
         }
@@ -140,7 +179,7 @@ pub fn block_entries(
 ) {
     for (key, value) in entries {
         out.push_str(&" ".repeat(indent));
-        out.push_str(&quote_if_needed(key));
+        out.push_str(&self::key(key));
         out.push(':');
         block_value(out, value, indent, style);
     }
@@ -157,6 +196,11 @@ fn block_value(out: &mut String, value: &NewValue, indent: usize, style: Style) 
         NewValue::Map(entries) if !entries.is_empty() => {
             out.push_str(style.eol);
             block_entries(out, entries, indent + style.unit, style);
+        }
+        NewValue::Str(s) => {
+            out.push(' ');
+            out.push_str(&quote_for_block(s));
+            out.push_str(style.eol);
         }
         other => {
             out.push(' ');
@@ -177,6 +221,10 @@ pub fn block_items(out: &mut String, items: &[NewValue], dash: usize, style: Sty
                 block_entries(&mut first, &entries[..1], 0, style);
                 out.push_str(&first);
                 block_entries(out, &entries[1..], dash + 2, style);
+            }
+            NewValue::Str(s) => {
+                out.push_str(&quote_for_block(s));
+                out.push_str(style.eol);
             }
             other => {
                 out.push_str(&flow(other));
@@ -208,14 +256,19 @@ mod tests {
         ] {
             assert!(quote_if_needed(s).starts_with('"'), "{s}");
         }
+        for s in ["ALL", "128M", "backend"] {
+            assert_eq!(quote_if_needed(s), s);
+        }
         for s in [
             "/tmp:mode=1777",
             "no-new-privileges:true",
-            "ALL",
-            "128M",
-            "backend",
+            "/tmp:uid=1,gid=1",
+            "${X:?set X}",
         ] {
-            assert_eq!(quote_if_needed(s), s);
+            assert_eq!(quote_for_block(s), s);
+        }
+        for s in ["a: b", "no", "0.5", "[x]"] {
+            assert!(quote_for_block(s).starts_with('"'), "{s}");
         }
     }
 

@@ -82,9 +82,23 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
     {
         let (needed, why) = needed_caps(ctx, service);
         let (parent_needed, _) = needed_caps(ctx, parent);
-        let extra: Vec<String> = needed.into_iter().filter(|c| !parent_needed.contains(c)).collect();
-        let edit = extend_list(ctx, service, "cap_add", &extra).ok().flatten()?;
-        let mut finding = ctx.finding(ID, Severity::Note, service, format!("cap_add {} on top of {}'s ({why})", extra.join(", "), parent.name));
+        let extra: Vec<String> = needed
+            .into_iter()
+            .filter(|c| !parent_needed.contains(c))
+            .collect();
+        let edit = extend_list(ctx, service, "cap_add", &extra)
+            .ok()
+            .flatten()?;
+        let mut finding = ctx.finding(
+            ID,
+            Severity::Note,
+            service,
+            format!(
+                "cap_add {} on top of {}'s ({why})",
+                extra.join(", "),
+                parent.name
+            ),
+        );
         finding.edits.push(edit);
         return Some(finding);
     }

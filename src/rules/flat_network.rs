@@ -124,10 +124,10 @@ impl Rule for FlatNetwork {
         }
 
         if let Some(name) = network
-            && !ctx
+            && ctx
                 .model
                 .section(tree, "networks")
-                .is_some_and(|n| tree.get(n, &name).is_some())
+                .is_none_or(|n| tree.get(n, &name).is_none())
         {
             let definition = NewValue::map(vec![("internal", NewValue::Raw("true".into()))]);
             if let Ok(edit) = add_top_level_entry(ctx, "networks", &name, definition)

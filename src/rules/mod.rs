@@ -198,9 +198,9 @@ pub fn extend_list(
             )))
         }
         Some(field) if field.origin != Origin::Own => Err(inherited_refusal(key, &field.origin)),
-        Some(field) if tree.node(field.value).tagged => {
-            Err(Refusal(format!("`{key}` carries a tag such as !reset that harden leaves alone")))
-        }
+        Some(field) if tree.node(field.value).tagged => Err(Refusal(format!(
+            "`{key}` carries a tag such as !reset that harden leaves alone"
+        ))),
         Some(field) => {
             let node = field.value;
             if tree.node(node).is_null() {
@@ -310,7 +310,8 @@ pub fn extends_parent<'m>(ctx: &Context<'m>, service: &Service) -> Option<&'m Se
             if tree.get(field.value, "file").is_some() {
                 return None;
             }
-            tree.get(field.value, "service").and_then(|n| tree.scalar(n))?
+            tree.get(field.value, "service")
+                .and_then(|n| tree.scalar(n))?
         }
     };
     ctx.model.service(name).filter(|p| p.name != service.name)

@@ -247,7 +247,9 @@ fn deploy_edits(
             },
         }),
         Some(_) => {
-            return Err("`deploy.resources.limits` is not a mapping written in this service".into());
+            return Err(
+                "`deploy.resources.limits` is not a mapping written in this service".into(),
+            );
         }
     }
     if let Some(r) = reservations {

@@ -52,7 +52,11 @@ impl Rule for WritableRootFs {
 enum Decision<'p> {
     Done,
     Skip(String),
-    Add { paths: Vec<String>, specs: Vec<String>, profile: Option<&'p crate::knowledge::ImageProfile> },
+    Add {
+        paths: Vec<String>,
+        specs: Vec<String>,
+        profile: Option<&'p crate::knowledge::ImageProfile>,
+    },
 }
 
 fn decide<'p>(ctx: &Context<'p>, service: &Service) -> Decision<'p> {
@@ -61,14 +65,22 @@ fn decide<'p>(ctx: &Context<'p>, service: &Service) -> Decision<'p> {
         return Decision::Done;
     }
     if let Some(from) = &service.unresolved_extends {
-        return Decision::Skip(format!("read_only not added: the service extends {from}, whose tmpfs mounts harden cannot see"));
+        return Decision::Skip(format!(
+            "read_only not added: the service extends {from}, whose tmpfs mounts harden cannot see"
+        ));
     }
     let profile = ctx.profile(service);
     if let Some(p) = profile
         && p.read_only == Some(ReadOnly::No)
     {
-        let why = p.read_only_note.as_deref().unwrap_or("the image writes outside known paths");
-        return Decision::Skip(format!("read_only not added: {} does not run with a read-only root filesystem ({why})", p.id));
+        let why = p
+            .read_only_note
+            .as_deref()
+            .unwrap_or("the image writes outside known paths");
+        return Decision::Skip(format!(
+            "read_only not added: {} does not run with a read-only root filesystem ({why})",
+            p.id
+        ));
     }
     if let Some(source) = copied_in_source(ctx, service) {
         return Decision::Skip(format!(
@@ -98,15 +110,28 @@ fn decide<'p>(ctx: &Context<'p>, service: &Service) -> Decision<'p> {
 
     let user = service.user(tree);
     let exec_paths: &[String] = profile.map_or(&[], |p| &p.tmpfs_exec);
-    let specs = paths.iter().map(|p| tmpfs_spec(p, user.as_deref(), exec_paths.contains(p))).collect();
-    Decision::Add { paths, specs, profile }
+    let specs = paths
+        .iter()
+        .map(|p| tmpfs_spec(p, user.as_deref(), exec_paths.contains(p)))
+        .collect();
+    Decision::Add {
+        paths,
+        specs,
+        profile,
+    }
 }
 
 fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
     let (mut paths, mut specs, profile) = match decide(ctx, service) {
         Decision::Done => return None,
-        Decision::Skip(message) => return Some(ctx.finding(ID, Severity::Warning, service, message)),
-        Decision::Add { paths, specs, profile } => (paths, specs, profile),
+        Decision::Skip(message) => {
+            return Some(ctx.finding(ID, Severity::Warning, service, message));
+        }
+        Decision::Add {
+            paths,
+            specs,
+            profile,
+        } => (paths, specs, profile),
     };
     let warn = |message: String| Some(ctx.finding(ID, Severity::Warning, service, message));
 
@@ -128,7 +153,11 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
             return None;
         }
     } else {
-        edits.push(super::add_keys(ctx, service, vec![("read_only".into(), NewValue::Raw("true".into()))]));
+        edits.push(super::add_keys(
+            ctx,
+            service,
+            vec![("read_only".into(), NewValue::Raw("true".into()))],
+        ));
     }
     if !specs.is_empty() {
         match extend_list(ctx, service, "tmpfs", &specs) {
@@ -137,9 +166,16 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
         }
     }
 
-    let shown = if paths.is_empty() { "no tmpfs needed".to_string() } else { format!("tmpfs {}", paths.join(", ")) };
+    let shown = if paths.is_empty() {
+        "no tmpfs needed".to_string()
+    } else {
+        format!("tmpfs {}", paths.join(", "))
+    };
     let (severity, mut message) = match profile {
-        Some(p) => (Severity::Note, format!("read_only: true with {shown} ({})", p.id)),
+        Some(p) => (
+            Severity::Note,
+            format!("read_only: true with {shown} ({})", p.id),
+        ),
         None => (
             Severity::Warning,
             format!(

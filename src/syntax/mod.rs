@@ -196,9 +196,16 @@ impl SyntaxTree {
                 }
                 Event::MappingEnd | Event::SequenceEnd => {
                     let Some(frame) = stack.pop() else { continue };
+                    let owner = match stack.last() {
+                        Some(Frame::Mapping {
+                            pending_key: Some(key),
+                            ..
+                        }) => tree.scalar(*key).map(str::to_string),
+                        _ => None,
+                    };
                     let id = match frame {
                         Frame::Mapping { id, entries, .. } => {
-                            check_duplicate_keys(&tree, src, &entries)?;
+                            check_duplicate_keys(&tree, src, &entries, owner.as_deref())?;
                             tree.nodes[id].kind = NodeKind::Mapping { entries };
                             id
                         }
@@ -353,12 +360,16 @@ fn block_header_keeps(text: &str, start: usize) -> bool {
         .is_some_and(|i| header[i..].contains('+'))
 }
 
+/// Rejects a mapping that repeats keys, naming every repeated key and the
+/// lines of each occurrence, as Compose would refuse the file.
 fn check_duplicate_keys(
     tree: &SyntaxTree,
     src: &SourceFile,
     entries: &[Entry],
+    owner: Option<&str>,
 ) -> Result<(), InputError> {
-    let mut seen: HashMap<&str, NodeId> = HashMap::with_capacity(entries.len());
+    let mut seen: HashMap<&str, Vec<NodeId>> = HashMap::with_capacity(entries.len());
+    let mut repeated: Vec<&str> = Vec::new();
     for entry in entries {
         let Some(key) = tree.scalar(entry.key) else {
             continue;
@@ -366,21 +377,36 @@ fn check_duplicate_keys(
         if key == "<<" {
             continue;
         }
-        if let Some(&first) = seen.get(key) {
-            let (line, col) = src.line_col(tree.nodes[entry.key].start);
-            let (first_line, _) = src.line_col(tree.nodes[first].start);
-            return Err(InputError::syntax(
-                src,
-                line,
-                col,
-                format!(
-                    "duplicate key `{key}` (first defined at line {first_line}); Compose rejects duplicate keys"
-                ),
-            ));
+        let occurrences = seen.entry(key).or_default();
+        occurrences.push(entry.key);
+        if occurrences.len() == 2 {
+            repeated.push(key);
         }
-        seen.insert(key, entry.key);
     }
-    Ok(())
+    let Some(first) = repeated.first() else {
+        return Ok(());
+    };
+
+    let describe = |key: &str| {
+        let lines: Vec<String> = seen[key]
+            .iter()
+            .map(|&k| src.line_col(tree.nodes[k].start).0.to_string())
+            .collect();
+        format!("`{key}` (lines {})", lines.join(" and "))
+    };
+    let keys: Vec<String> = repeated.iter().map(|k| describe(k)).collect();
+    let place = owner.map(|o| format!(" in `{o}`")).unwrap_or_default();
+    let second = seen[first][1];
+    let (line, col) = src.line_col(tree.nodes[second].start);
+    Err(InputError::syntax(
+        src,
+        line,
+        col,
+        format!(
+            "duplicate keys{place}: {}; Compose rejects duplicate keys, so harden will not guess which one counts",
+            keys.join(", ")
+        ),
+    ))
 }
 
 #[cfg(test)]
@@ -417,7 +443,7 @@ mod tests {
         let src = SourceFile::new("t.yml", None, "a:\n  x: 1\n  y: 2\n  x: 3\n".into());
         let err = SyntaxTree::parse(&src).unwrap_err().to_string();
         assert!(err.contains("t.yml:4:3"), "{err}");
-        assert!(err.contains("line 2"), "{err}");
+        assert!(err.contains("lines 2 and 4"), "{err}");
     }
 
     #[test]

@@ -1,0 +1,81 @@
+//! Snapshot tests: the patched YAML, the diff and the notes for every
+//! fixture under `tests/fixtures/<rule>/`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use harden::output;
+use harden::source::SourceFile;
+
+fn fixtures() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut files = Vec::new();
+    for dir in std::fs::read_dir(&root).expect("fixtures folder") {
+        let dir = dir.expect("entry").path();
+        if !dir.is_dir() {
+            continue;
+        }
+        for file in std::fs::read_dir(&dir).expect("rule folder") {
+            let file = file.expect("entry").path();
+            if file.extension().is_some_and(|e| e == "yml") {
+                files.push(file);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn snapshot_name(path: &Path) -> String {
+    let rule = path
+        .parent()
+        .and_then(Path::file_name)
+        .unwrap_or_default()
+        .to_string_lossy();
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    format!("{rule}__{stem}")
+}
+
+#[test]
+fn every_fixture_matches_its_snapshots() {
+    let files = fixtures();
+    assert!(
+        files.len() >= 20,
+        "expected the fixture set, found {}",
+        files.len()
+    );
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| {
+        for path in files {
+            let name = snapshot_name(&path);
+            let rel = path
+                .strip_prefix(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"))
+                .unwrap_or(&path);
+            let text = std::fs::read_to_string(&path).expect("fixture");
+            let src = SourceFile::new(&rel.to_string_lossy(), Some(&path), text.clone());
+            let outcome =
+                harden::harden(src, &BTreeMap::new()).unwrap_or_else(|e| panic!("{name}: {e}"));
+
+            let mut notes = Vec::new();
+            output::report_findings(&mut notes, &outcome.src, &outcome.findings, false)
+                .expect("notes");
+            let diff = output::unified_diff(&outcome.src, &text, &outcome.output());
+            // CRLF shows as a visible marker so the snapshot proves it is kept.
+            let patched = outcome.output().replace("\r\n", "⏎\n");
+            insta::assert_snapshot!(format!("{name}.yaml"), patched);
+            insta::assert_snapshot!(format!("{name}.diff"), diff.replace("\r\n", "⏎\n"));
+            insta::assert_snapshot!(
+                format!("{name}.notes"),
+                String::from_utf8_lossy(&notes).to_string()
+            );
+
+            // The output is a fixed point: hardening it again changes nothing.
+            let again = SourceFile::new(&rel.to_string_lossy(), Some(&path), outcome.output());
+            let second = harden::harden(again, &BTreeMap::new())
+                .unwrap_or_else(|e| panic!("{name} second run: {e}"));
+            assert!(!second.changed(), "{name}: second run changed the file");
+        }
+    });
+}
