@@ -157,7 +157,20 @@ fn oracle_run(
     let out = finish(cmd, None, &format!("compose oracle {}", bin.display()));
     match out.code {
         Some(0) => Ok(true),
-        Some(_) => Err(out.stderr_str().trim().to_string()),
+        Some(_) => {
+            // Drop Compose's warnings (obsolete `version`, unset variables)
+            // so the error itself comes first.
+            let text = out.stderr_str();
+            let errors: Vec<&str> = text
+                .lines()
+                .filter(|l| !l.contains("level=warning"))
+                .collect();
+            Err(if errors.is_empty() {
+                text.trim().to_string()
+            } else {
+                errors.join("\n")
+            })
+        }
         None => Err(format!("oracle killed by a signal: {}", out.stderr_str())),
     }
 }
