@@ -15,7 +15,8 @@ pub struct ImageRef {
 
 impl ImageRef {
     pub fn parse(raw: &str) -> ImageRef {
-        let trimmed = raw.trim();
+        let resolved = with_defaults(raw.trim());
+        let trimmed = resolved.as_str();
         let (rest, digest) = match trimmed.split_once('@') {
             Some((r, d)) => (r, Some(d.to_string())),
             None => (trimmed, None),
@@ -49,11 +50,38 @@ impl ImageRef {
         }
     }
 
-    /// Whether the reference contains `${...}` or `$VAR` that only the
+    /// Whether the reference still contains `${...}` or `$VAR` that only the
     /// deployment environment resolves.
     pub fn is_interpolated(&self) -> bool {
         self.path.contains('$')
     }
+}
+
+/// The text with each `${VAR:-default}` / `${VAR-default}` replaced by its
+/// default and each other interpolation dropped, so that
+/// `${REGISTRY:-}postgres:${TAG:-16}` matches as `postgres:16`.
+fn with_defaults(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let inner = &after[..end];
+        let name_end = inner
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(inner.len());
+        let op = &inner[name_end..];
+        if let Some(default) = op.strip_prefix(":-").or_else(|| op.strip_prefix('-')) {
+            out.push_str(default);
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -66,6 +94,22 @@ mod tests {
         assert_eq!(r.path, "postgres");
         assert_eq!(r.tag.as_deref(), Some("16-alpine"));
         assert_eq!(r.digest.as_deref(), Some("sha256:abc"));
+    }
+
+    #[test]
+    fn interpolation_defaults_are_used_for_matching() {
+        let r = ImageRef::parse("${REGISTRY_MIRROR_URL:-}mariadb:10.11");
+        assert_eq!(r.path, "mariadb");
+        let r = ImageRef::parse("postgres:${POSTGRES_VERSION:-17.10-alpine}");
+        assert_eq!(
+            (r.path.as_str(), r.tag.as_deref()),
+            ("postgres", Some("17.10-alpine"))
+        );
+        assert_eq!(
+            ImageRef::parse("${DOCKER_REGISTRY}confluentinc/cp-server:${TAG:-latest}").path,
+            "confluentinc/cp-server"
+        );
+        assert_eq!(ImageRef::parse("redis:${REDIS_VERSION}").path, "redis");
     }
 
     #[test]

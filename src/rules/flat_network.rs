@@ -66,11 +66,10 @@ impl Rule for FlatNetwork {
                 ));
                 continue;
             }
-            if backend.field("networks").is_some() {
-                findings.push(warn(format!(
-                    "{} is on networks set in the file, so harden leaves them; make one of them `internal: true` or move it to one",
-                    profile.id
-                )));
+            if backend.field("networks").is_some()
+                && let Err(why) = single_network(ctx, backend)
+            {
+                findings.push(warn(format!("{} not isolated: {why}", profile.id)));
                 continue;
             }
             let clients = clients_of(ctx, backend);
@@ -107,11 +106,17 @@ impl Rule for FlatNetwork {
                     }
                 ),
             );
-            finding.edits.push(add_keys(
-                ctx,
-                backend,
-                vec![("networks".into(), NewValue::seq_of([name.as_str()]))],
-            ));
+            match single_network(ctx, backend) {
+                Ok(Some((old, edit))) => {
+                    finding.message.push_str(&format!(" (it leaves {old})"));
+                    finding.edits.push(edit(name.as_str()));
+                }
+                _ => finding.edits.push(add_keys(
+                    ctx,
+                    backend,
+                    vec![("networks".into(), NewValue::seq_of([name.as_str()]))],
+                )),
+            }
             for client in clients {
                 // An isolated client gets the network with its own move.
                 if joined.contains(&client.name) || isolated.iter().any(|b| b.name == client.name) {
@@ -146,6 +151,60 @@ fn names(services: &[&Service]) -> String {
         .map(|s| s.name.as_str())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// An edit that moves a backend from its one network to the internal one,
+/// keeping that entry's aliases.
+type MoveEdit = Box<dyn Fn(&str) -> PlannedEdit>;
+
+/// How to move a backend off the networks it is on: `Ok(None)` when it has
+/// no `networks` key, `Err` when they cannot be moved as a whole.
+fn single_network(ctx: &Context, backend: &Service) -> Result<Option<(String, MoveEdit)>, String> {
+    let tree = ctx.tree;
+    let Some(field) = backend.field("networks") else {
+        return Ok(None);
+    };
+    if field.origin != Origin::Own || is_alias(tree, field.value) || tree.node(field.value).tagged {
+        return Err("its networks are inherited or shared through an anchor".into());
+    }
+    let path = format!("services/{}/networks", backend.name);
+    let node = field.value;
+    let several = |n: usize| {
+        format!("it is on {n} networks set in the file; put it on one internal network by hand")
+    };
+    if tree.is_sequence(node) {
+        let &[item] = tree.items(node) else {
+            return Err(several(tree.items(node).len()));
+        };
+        let old = tree
+            .scalar(item)
+            .ok_or("its network entry is not a name")?
+            .to_string();
+        let edit = move |name: &str| PlannedEdit {
+            path: path.clone(),
+            op: EditOp::ReplaceScalar {
+                node: item,
+                value: NewValue::str(name),
+            },
+        };
+        return Ok(Some((old, Box::new(edit))));
+    }
+    let &[entry] = tree.entries(node) else {
+        return Err(several(tree.entries(node).len()));
+    };
+    let fixed = ["ipv4_address", "ipv6_address", "link_local_ips"];
+    if tree.is_mapping(entry.value) && fixed.iter().any(|k| tree.get(entry.value, k).is_some()) {
+        return Err("it has a fixed address on its network".into());
+    }
+    let old = tree.scalar(entry.key).unwrap_or_default().to_string();
+    let edit = move |name: &str| PlannedEdit {
+        path: path.clone(),
+        op: EditOp::RenameKey {
+            key: entry.key,
+            name: name.to_string(),
+        },
+    };
+    Ok(Some((old, Box::new(edit))))
 }
 
 /// Whether every network the service is on is declared `internal: true`.

@@ -212,6 +212,16 @@ fn deploy_edits(
             )],
         )]);
     }
+    if tree.node(deploy.value).is_null() {
+        let entries = vec![("resources".to_string(), NewValue::Map(resources))];
+        return Ok(vec![PlannedEdit {
+            path: format!("{base}/deploy"),
+            op: EditOp::FillValue {
+                value: deploy.value,
+                entries,
+            },
+        }]);
+    }
     let own_mapping = |node| tree.is_mapping(node) && !super::is_alias(tree, node);
     if !own_mapping(deploy.value) {
         return Err("`deploy` is not a mapping written in this service".into());
