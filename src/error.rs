@@ -43,6 +43,30 @@ impl InputError {
     }
 }
 
+/// A source line with any credential it holds masked: error messages are
+/// printed and logged, secret values must never be.
+fn redact(line: &str) -> String {
+    let body = line
+        .trim_start()
+        .trim_start_matches("- ")
+        .trim_start_matches(['"', '\'']);
+    let split = [": ", "="]
+        .iter()
+        .filter_map(|sep| body.find(sep).map(|i| (i, sep.len())))
+        .min();
+    let Some((at, width)) = split else {
+        return line.to_string();
+    };
+    let key = body[..at].trim_end_matches(['"', '\'']);
+    let value = &body[at + width..];
+    let secret = crate::rules::is_secret_name(key) || crate::rules::has_url_password(value);
+    if !secret || value.trim().is_empty() {
+        return line.to_string();
+    }
+    let value_start = line.len() - value.len();
+    format!("{}<redacted>", &line[..value_start])
+}
+
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.line == 0 {
@@ -69,6 +93,28 @@ impl fmt::Display for InputError {
 }
 
 impl std::error::Error for InputError {}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn snippets_never_show_credentials() {
+        assert_eq!(
+            redact("      POSTGRES_PASSWORD: hunter2 # x"),
+            "      POSTGRES_PASSWORD: <redacted>"
+        );
+        assert_eq!(
+            redact("      - API_TOKEN=abc"),
+            "      - API_TOKEN=<redacted>"
+        );
+        assert_eq!(
+            redact("      URL: postgres://u:pw@db/x"),
+            "      URL: <redacted>"
+        );
+        assert_eq!(redact("    image: nginx"), "    image: nginx");
+    }
+}
 
 /// Everything that can stop a run, with its exit code.
 #[derive(Debug)]

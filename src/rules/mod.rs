@@ -17,7 +17,7 @@ use crate::syntax::{NodeId, SyntaxTree};
 
 pub use default_capabilities::DefaultCapabilities;
 pub use flat_network::FlatNetwork;
-pub use secret_in_environment::SecretInEnvironment;
+pub use secret_in_environment::{SecretInEnvironment, has_url_password, is_secret_name};
 pub use unbounded_resources::UnboundedResources;
 pub use writable_root_fs::WritableRootFs;
 

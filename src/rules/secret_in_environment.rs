@@ -230,6 +230,11 @@ fn looks_like_credential(value: &str) -> bool {
         )
 }
 
+/// Whether a value is a URL with a password in it.
+pub fn has_url_password(value: &str) -> bool {
+    url_password(value).is_some()
+}
+
 /// The password of a `scheme://user:password@host` value, if any.
 fn url_password(value: &str) -> Option<&str> {
     let (_, rest) = value.split_once("://")?;
