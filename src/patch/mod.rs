@@ -343,17 +343,7 @@ fn preceded_by_blank_line(text: &str, at: usize) -> bool {
 fn flow_entries(entries: &[(String, NewValue)]) -> Vec<String> {
     entries
         .iter()
-        .map(|(k, v)| {
-            format!(
-                "{}: {}",
-                if k == "<<" {
-                    k.clone()
-                } else {
-                    render::quote_if_needed(k)
-                },
-                render::flow(v)
-            )
-        })
+        .map(|(k, v)| render::flow_entry(k, v))
         .collect()
 }
 

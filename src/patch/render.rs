@@ -150,24 +150,21 @@ pub fn flow(value: &NewValue) -> String {
             format!("[{}]", inner.join(", "))
         }
         NewValue::Map(entries) => {
-            let inner: Vec<String> = entries
-                .iter()
-                .map(|(k, v)| {
-                    format!(
-                        "{}: {}",
-                        if k == "<<" {
-                            k.clone()
-                        } else {
-                            quote_if_needed(k)
-                        },
-                        flow(v)
-                    )
-                })
-                .collect();
+            let inner: Vec<String> = entries.iter().map(|(k, v)| flow_entry(k, v)).collect();
             format!("{{{}}}", inner.join(", "))
         }
         other => scalar(other),
     }
+}
+
+/// One `key: value` pair of a flow mapping.
+pub fn flow_entry(key: &str, value: &NewValue) -> String {
+    let key = if key == "<<" {
+        key.to_string()
+    } else {
+        quote_if_needed(key)
+    };
+    format!("{key}: {}", flow(value))
 }
 
 /// Block mapping entries at `indent`, each line ended by the file's EOL.

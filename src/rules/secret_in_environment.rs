@@ -326,7 +326,7 @@ fn check_var(ctx: &Context, state: &mut State, service: &Service, var: &EnvVar) 
         }
         Some(p) => format!("{} is not known to read {}_FILE", p.id, var.name),
         None => format!(
-            "image {} unknown, so {}_FILE support is unknown; if it reads that, declare it with x-harden to use a secret file",
+            "image {} unknown, so whether it reads {}_FILE is unknown and the value stays a variable",
             ctx.image_label(service),
             var.name
         ),
