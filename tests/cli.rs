@@ -1,0 +1,221 @@
+//! The command-line contract: output modes, exit codes, `--write` and the
+//! promise that secret values never reach the terminal.
+
+mod support;
+
+use std::path::Path;
+
+use support::TempDir;
+
+const STACK: &str = "services:
+  db:
+    image: postgres:16
+    environment:
+      POSTGRES_PASSWORD: planted-pg-value-7781   # rotate
+  api:
+    image: example/api:1
+    environment:
+      - API_TOKEN=planted-token-value-4410
+      - DB_HOST=db
+";
+
+fn write_stack(dir: &TempDir) -> std::path::PathBuf {
+    let path = dir.path().join("compose.yml");
+    std::fs::write(&path, STACK).expect("write compose file");
+    path
+}
+
+#[test]
+fn default_prints_patched_yaml_and_notes_without_secret_values() {
+    let dir = TempDir::new("cli-default");
+    write_stack(&dir);
+    let out = support::run_in(dir.path(), &["compose.yml"], None);
+    assert_eq!(out.code, Some(0), "{}", out.stderr_str());
+    let yaml = out.stdout_str();
+    assert!(yaml.contains("POSTGRES_PASSWORD_FILE: /run/secrets/db_postgres_password   # rotate"));
+    assert!(yaml.contains("API_TOKEN=${API_TOKEN:?set API_TOKEN in .env}"));
+    let err = out.stderr_str();
+    assert!(
+        err.contains("compose.yml:5:7: note[secret-in-environment]: db: POSTGRES_PASSWORD moved"),
+        "{err}"
+    );
+    for planted in ["planted-pg-value-7781", "planted-token-value-4410"] {
+        assert!(
+            !yaml.contains(planted) && !err.contains(planted),
+            "{planted} leaked"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("compose.yml")).expect("read"),
+        STACK
+    );
+    assert!(!dir.path().join("secrets").exists() && !dir.path().join(".env").exists());
+}
+
+#[test]
+fn diff_applies_with_patch() {
+    let dir = TempDir::new("cli-diff");
+    write_stack(&dir);
+    let yaml = support::run_in(dir.path(), &["compose.yml"], None).stdout;
+    let diff = support::run_in(dir.path(), &["compose.yml", "--diff"], None);
+    assert_eq!(diff.code, Some(0));
+    assert!(
+        diff.stdout_str()
+            .starts_with("--- a/compose.yml\n+++ b/compose.yml\n")
+    );
+    let patched =
+        support::run_program("patch", &["-p1", "--quiet"], dir.path(), Some(&diff.stdout));
+    assert_eq!(patched.code, Some(0), "{}", patched.stderr_str());
+    assert_eq!(
+        std::fs::read(dir.path().join("compose.yml")).expect("read"),
+        yaml
+    );
+}
+
+#[test]
+fn check_exits_one_until_the_file_is_hardened() {
+    let dir = TempDir::new("cli-check");
+    write_stack(&dir);
+    let before = support::run_in(dir.path(), &["compose.yml", "--check"], None);
+    assert_eq!(before.code, Some(1));
+    assert!(before.stdout.is_empty());
+    let write = support::run_in(dir.path(), &["compose.yml", "--write"], None);
+    assert_eq!(write.code, Some(0), "{}", write.stderr_str());
+    let after = support::run_in(dir.path(), &["compose.yml", "--check"], None);
+    assert_eq!(after.code, Some(0), "{}", after.stderr_str());
+}
+
+#[cfg(unix)]
+#[test]
+fn write_saves_moved_values_first_and_keeps_the_mode() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = TempDir::new("cli-write");
+    let path = write_stack(&dir);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    std::fs::write(dir.path().join(".env"), "EXISTING=1\n").expect("env");
+    let out = support::run_in(dir.path(), &["compose.yml", "-w"], None);
+    assert_eq!(out.code, Some(0), "{}", out.stderr_str());
+
+    let secret = dir.path().join("secrets/db_postgres_password");
+    assert_eq!(
+        std::fs::read_to_string(&secret).expect("secret"),
+        "planted-pg-value-7781"
+    );
+    assert_eq!(
+        std::fs::metadata(&secret)
+            .expect("meta")
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    let env = std::fs::read_to_string(dir.path().join(".env")).expect("env");
+    assert_eq!(env, "EXISTING=1\nAPI_TOKEN='planted-token-value-4410'\n");
+    assert_eq!(
+        std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777,
+        0o640
+    );
+    let written = std::fs::read_to_string(&path).expect("compose");
+    assert!(written.contains("POSTGRES_PASSWORD_FILE") && !written.contains("planted"));
+    assert!(!out.stderr_str().contains("planted"));
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left behind");
+}
+
+#[test]
+fn write_never_overwrites_an_existing_secret_file() {
+    let dir = TempDir::new("cli-keep-secret");
+    write_stack(&dir);
+    std::fs::create_dir(dir.path().join("secrets")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("secrets/db_postgres_password"),
+        "already-there",
+    )
+    .expect("secret");
+    let out = support::run_in(dir.path(), &["compose.yml", "--write"], None);
+    assert_eq!(out.code, Some(0));
+    let kept =
+        std::fs::read_to_string(dir.path().join("secrets/db_postgres_password")).expect("secret");
+    assert_eq!(kept, "already-there");
+    assert!(
+        out.stderr_str().contains("not overwritten"),
+        "{}",
+        out.stderr_str()
+    );
+}
+
+#[test]
+fn stdin_is_read_with_a_dash() {
+    let out = support::run(&["-"], Some(STACK.as_bytes()));
+    assert_eq!(out.code, Some(0), "{}", out.stderr_str());
+    assert!(out.stdout_str().contains("read_only: true"));
+    let write = support::run(&["-", "--write"], Some(STACK.as_bytes()));
+    assert_eq!(write.code, Some(2));
+}
+
+#[test]
+fn bad_input_exits_two_with_a_location_and_writes_nothing() {
+    let dir = TempDir::new("cli-bad");
+    let cases: &[(&str, &[u8])] = &[
+        ("tabs.yml", b"services:\n\tweb:\n\t\timage: x\n"),
+        ("unclosed.yml", b"services:\n  web:\n    image: \"nginx\n"),
+        ("conflict.yml", b"services:\n<<<<<<< HEAD\n  web: {}\n=======\n  api: {}\n>>>>>>> x\n"),
+        ("alias.yml", b"services:\n  web: *nothing\n"),
+        ("two-docs.yml", b"services: {}\n---\nservices: {}\n"),
+        ("list.yml", b"- a\n- b\n"),
+        ("services-list.yml", b"services:\n  - web\n"),
+        ("latin1.yml", b"services:\n  web:\n    image: caf\xe9\n"),
+        ("secret-in-error.yml", b"services:\n  web:\n    environment:\n      DB_PASSWORD: planted-err-secret\n   bad: [\n"),
+    ];
+    for (name, bytes) in cases {
+        std::fs::write(dir.path().join(name), bytes).expect("write");
+        let out = support::run_in(dir.path(), &[name, "--write"], None);
+        assert_eq!(out.code, Some(2), "{name}: {}", out.stderr_str());
+        assert!(out.stdout.is_empty(), "{name}");
+        assert!(
+            support::has_line_col(&out.stderr_str()),
+            "{name}: {}",
+            out.stderr_str()
+        );
+        assert!(
+            out.stderr_str().starts_with(name),
+            "{name}: {}",
+            out.stderr_str()
+        );
+        assert!(
+            !out.stderr_str().contains("planted"),
+            "{name} leaked a secret"
+        );
+        assert_eq!(
+            &std::fs::read(dir.path().join(name)).expect("read"),
+            bytes,
+            "{name} was modified"
+        );
+    }
+    for missing in ["nope.yml", "."] {
+        let out = support::run_in(dir.path(), &[missing], None);
+        assert_eq!(out.code, Some(2), "{missing}");
+        assert!(out.stderr_str().contains(missing));
+    }
+    assert!(!Path::new(&dir.path().join("secrets")).exists());
+}
+
+#[test]
+fn unchanged_file_prints_itself_and_an_empty_diff() {
+    let dir = TempDir::new("cli-unchanged");
+    let done = "services:\n  cache:\n    image: redis:7.4\n    read_only: true\n    cap_drop: [ALL]\n    security_opt: [\"no-new-privileges:true\"]\n    mem_limit: 256m\n    cpus: 0.5\n    pids_limit: 128\n    networks: [back]\nnetworks:\n  back:\n    internal: true\n";
+    std::fs::write(dir.path().join("c.yml"), done).expect("write");
+    let out = support::run_in(dir.path(), &["c.yml"], None);
+    assert_eq!(out.stdout_str(), done, "{}", out.stderr_str());
+    let diff = support::run_in(dir.path(), &["c.yml", "--diff"], None);
+    assert!(diff.stdout.is_empty());
+    assert_eq!(
+        support::run_in(dir.path(), &["c.yml", "--check"], None).code,
+        Some(0)
+    );
+}
