@@ -22,7 +22,7 @@ impl InputError {
             .text
             .lines()
             .nth(line.saturating_sub(1))
-            .map(|l| l.trim_end().to_string());
+            .map(|l| redact(l.trim_end()));
         InputError {
             file: src.display_name.clone(),
             line,
@@ -74,7 +74,7 @@ impl fmt::Display for InputError {
         } else {
             write!(
                 f,
-                "{}:{}:{}: {}",
+                "{}:{}:{}: error: {}",
                 self.file, self.line, self.col, self.message
             )?;
         }
@@ -140,7 +140,7 @@ impl fmt::Display for HardenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HardenError::Input(err) => write!(f, "{err}"),
-            HardenError::Io { file, message } => write!(f, "error: {file}: {message}"),
+            HardenError::Io { file, message } => write!(f, "{file}: error: {message}"),
             HardenError::Internal { file, message } => write!(
                 f,
                 "internal error: {file}: {message}\nnothing was written; please report this as a bug with the input file"

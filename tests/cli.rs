@@ -171,6 +171,8 @@ fn bad_input_exits_two_with_a_location_and_writes_nothing() {
         ("services-list.yml", b"services:\n  - web\n"),
         ("latin1.yml", b"services:\n  web:\n    image: caf\xe9\n"),
         ("secret-in-error.yml", b"services:\n  web:\n    environment:\n      DB_PASSWORD: planted-err-secret\n   bad: [\n"),
+        ("secret-on-error-line.yml", b"services:\n  web:\n    environment:\n      DB_PASSWORD: \"planted-err-secret\n"),
+        ("duplicate-secret.yml", b"services:\n  web:\n    environment:\n      DB_PASSWORD: planted-a\n      DB_PASSWORD: planted-b\n"),
     ];
     for (name, bytes) in cases {
         std::fs::write(dir.path().join(name), bytes).expect("write");
