@@ -104,8 +104,9 @@ fn run(cli: &Cli) -> Result<u8, HardenError> {
         .unwrap_or_default();
 
     let outcome = harden::harden(src, &dotenv)?;
-    let mut stderr = io::stderr().lock();
+    let mut stderr = io::BufWriter::new(io::stderr().lock());
     let _ = output::report_findings(&mut stderr, &outcome.src, &outcome.findings, cli.quiet);
+    let _ = stderr.flush();
 
     let mut stdout = io::stdout().lock();
     let result = if cli.check {

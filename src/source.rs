@@ -35,6 +35,8 @@ pub struct SourceFile {
     /// rather than flush with it (`key:\n- a`).
     pub seq_indented: bool,
     pub final_newline: bool,
+    /// Byte offset where each line starts, for fast line/column lookups.
+    line_starts: Vec<usize>,
 }
 
 impl SourceFile {
@@ -47,6 +49,9 @@ impl SourceFile {
         let eol = detect_eol(&text);
         let (indent_unit, seq_indented) = detect_indent(&text);
         let final_newline = text.is_empty() || text.ends_with('\n');
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
 
         SourceFile {
             display_name: display_name.to_string(),
@@ -57,6 +62,7 @@ impl SourceFile {
             indent_unit,
             seq_indented,
             final_newline,
+            line_starts,
         }
     }
 
@@ -71,11 +77,10 @@ impl SourceFile {
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.text.len());
-        let before = &self.text[..floor_char_boundary(&self.text, offset)];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let col = before[line_start..].chars().count() + 1;
+        let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
+        let line = self.line_starts.partition_point(|&start| start <= offset);
+        let line_start = self.line_starts[line - 1];
+        let col = self.text[line_start..offset].chars().count() + 1;
         (line, col)
     }
 }

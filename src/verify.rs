@@ -1,7 +1,7 @@
 //! The last gate before anything is printed or written: the patched text
 //! must parse, keep every value, keep line endings, and need no more edits.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde_json::Value;
 
@@ -93,45 +93,45 @@ fn check_line_endings(original: &SourceFile, patched: &str) -> Result<(), String
 
 /// What the plan changes on purpose.
 struct Changed {
-    prefixes: Vec<String>,
+    prefixes: HashSet<String>,
     /// Null values that became mappings.
-    filled: Vec<String>,
+    filled: HashSet<String>,
     /// Environment variables replaced in place; a value in an anchor
     /// changes for every service that merges it.
-    env_names: Vec<String>,
+    env_names: HashSet<String>,
 }
 
 impl Changed {
     fn is_changed(&self, path: &str, old: &Value) -> bool {
-        if self
-            .prefixes
-            .iter()
-            .any(|c| path == c || path.starts_with(&format!("{c}/")))
-        {
+        // The path itself or any of its ancestors.
+        let ancestors = path
+            .match_indices('/')
+            .map(|(i, _)| &path[..i])
+            .chain(std::iter::once(path));
+        if ancestors.into_iter().any(|p| self.prefixes.contains(p)) {
             return true;
         }
-        if old.is_null() && self.filled.iter().any(|f| f == path) {
+        if old.is_null() && self.filled.contains(path) {
             return true;
         }
         let last = path.rsplit('/').next().unwrap_or(path);
-        self.env_names.iter().any(|name| {
-            last == name
-                || old
-                    .as_str()
-                    .is_some_and(|v| v.split('=').next() == Some(name.as_str()))
-        })
+        self.env_names.contains(last)
+            || old
+                .as_str()
+                .and_then(|v| v.split('=').next())
+                .is_some_and(|name| self.env_names.contains(name))
     }
 }
 
 fn changed_paths(plan: &EditPlan) -> Changed {
     let mut changed = Changed {
-        prefixes: Vec::new(),
-        filled: Vec::new(),
-        env_names: Vec::new(),
+        prefixes: HashSet::new(),
+        filled: HashSet::new(),
+        env_names: HashSet::new(),
     };
     for edit in &plan.edits {
         if let EditOp::FillValue { .. } = edit.op {
-            changed.filled.push(edit.path.clone());
+            changed.filled.insert(edit.path.clone());
             continue;
         }
         if !matches!(
@@ -141,9 +141,9 @@ fn changed_paths(plan: &EditPlan) -> Changed {
             continue;
         }
         match edit.path.rsplit_once("/environment/") {
-            Some((_, name)) => changed.env_names.push(name.to_string()),
-            None => changed.prefixes.push(edit.path.clone()),
-        }
+            Some((_, name)) => changed.env_names.insert(name.to_string()),
+            None => changed.prefixes.insert(edit.path.clone()),
+        };
     }
     changed
 }

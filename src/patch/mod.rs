@@ -36,6 +36,8 @@ pub struct Patcher<'a> {
     src: &'a SourceFile,
     tree: &'a SyntaxTree,
     style: Style<'a>,
+    /// Outermost flow collections as sorted, disjoint byte ranges.
+    flow_ranges: Vec<(usize, usize)>,
 }
 
 impl<'a> Patcher<'a> {
@@ -45,7 +47,26 @@ impl<'a> Patcher<'a> {
             unit: src.indent_unit,
             seq_indented: src.seq_indented,
         };
-        Patcher { src, tree, style }
+        let mut ranges: Vec<(usize, usize)> = tree
+            .nodes
+            .iter()
+            .filter(|n| n.flow)
+            .map(|n| (n.start, n.end))
+            .collect();
+        ranges.sort_unstable();
+        let mut flow_ranges: Vec<(usize, usize)> = Vec::new();
+        for (start, end) in ranges {
+            match flow_ranges.last_mut() {
+                Some(last) if start < last.1 => last.1 = last.1.max(end),
+                _ => flow_ranges.push((start, end)),
+            }
+        }
+        Patcher {
+            src,
+            tree,
+            style,
+            flow_ranges,
+        }
     }
 
     /// The patched text (without BOM framing), or why the plan cannot apply.
@@ -301,13 +322,12 @@ impl<'a> Patcher<'a> {
         Ok(())
     }
 
+    /// Whether `offset` lies inside a `{...}` or `[...]` collection.
     fn in_flow_context(&self, offset: usize) -> bool {
-        // A value is in flow context when an unclosed `{` or `[` precedes it
-        // on the way up; the cheap check is the parent collections' style.
-        self.tree
-            .nodes
-            .iter()
-            .any(|n| n.flow && n.start < offset && offset < n.end)
+        let after = self
+            .flow_ranges
+            .partition_point(|&(start, _)| start < offset);
+        after > 0 && offset < self.flow_ranges[after - 1].1
     }
 
     /// Column (in bytes, which for indentation are spaces) of an offset.

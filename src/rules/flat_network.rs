@@ -18,6 +18,8 @@
 //! References: Compose spec `networks` (`internal`); OWASP Docker Security
 //! Cheat Sheet rule 5; CIS Docker Benchmark 5.29.
 
+use std::collections::{HashMap, HashSet};
+
 use super::{Context, Finding, Rule, Severity, add_keys, add_top_level_entry, is_alias};
 use crate::model::{Origin, Service, merged_fields};
 use crate::plan::{EditOp, NewValue, PlannedEdit};
@@ -41,6 +43,7 @@ impl Rule for FlatNetwork {
         let mut network: Option<String> = None;
         let mut joined: Vec<String> = Vec::new();
 
+        let refs = References::build(ctx);
         let mut isolated: Vec<&Service> = Vec::new();
         for backend in &ctx.model.services {
             let Some(profile) = ctx.profile(backend) else {
@@ -72,7 +75,7 @@ impl Rule for FlatNetwork {
                 findings.push(warn(format!("{} not isolated: {why}", profile.id)));
                 continue;
             }
-            let clients = clients_of(ctx, backend);
+            let clients = refs.clients_of(ctx, backend);
             if let Some((client, why)) = clients
                 .iter()
                 .find_map(|c| cannot_join(ctx, c).map(|w| (c, w)))
@@ -88,7 +91,7 @@ impl Rule for FlatNetwork {
 
         for backend in &isolated {
             let name = network.get_or_insert_with(|| network_name(ctx)).clone();
-            let clients = clients_of(ctx, backend);
+            let clients = refs.clients_of(ctx, backend);
             let mut finding = ctx.finding(
                 ID,
                 Severity::Note,
@@ -242,42 +245,65 @@ fn network_name(ctx: &Context) -> String {
         .to_string()
 }
 
-/// Services that refer to `backend` by name.
-fn clients_of<'m>(ctx: &'m Context, backend: &Service) -> Vec<&'m Service> {
-    let tree = ctx.tree;
-    let mut hosts = vec![backend.name.clone()];
-    for key in ["container_name", "hostname"] {
-        if let Some(h) = backend.scalar(tree, key) {
-            hosts.push(h.to_string());
-        }
-    }
-    ctx.model
-        .services
-        .iter()
-        .filter(|s| s.name != backend.name)
-        .filter(|s| {
-            s.names(tree, "depends_on").contains(&backend.name)
-                || s.strings(tree, "links")
-                    .iter()
-                    .any(|l| l.split(':').next() == Some(backend.name.as_str()))
-                || s.environment(tree)
-                    .iter()
-                    .any(|v| v.value.as_deref().is_some_and(|t| mentions_host(t, &hosts)))
-                || mentions_host(&s.command_text(tree), &hosts)
-        })
-        .collect()
+/// Which services name which others: built once per run, so finding a
+/// backend's clients does not rescan every service.
+struct References {
+    /// Word (service name or host name) → indexes of the services using it.
+    by_word: HashMap<String, Vec<usize>>,
 }
 
-/// Whether `text` names one of `hosts` as a whole host name.
-pub fn mentions_host(text: &str, hosts: &[String]) -> bool {
-    let is_host_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.';
-    hosts.iter().any(|host| {
-        text.match_indices(host.as_str()).any(|(i, _)| {
-            let before = text[..i].chars().next_back();
-            let after = text[i + host.len()..].chars().next();
-            before.is_none_or(|c| !is_host_char(c)) && after.is_none_or(|c| !is_host_char(c))
-        })
-    })
+impl References {
+    fn build(ctx: &Context) -> References {
+        let tree = ctx.tree;
+        let mut by_word: HashMap<String, Vec<usize>> = HashMap::new();
+        for (index, service) in ctx.model.services.iter().enumerate() {
+            let mut words: HashSet<String> =
+                service.names(tree, "depends_on").into_iter().collect();
+            for link in service.strings(tree, "links") {
+                words.insert(link.split(':').next().unwrap_or_default().to_string());
+            }
+            for var in service.environment(tree) {
+                words.extend(host_words(var.value.as_deref().unwrap_or_default()));
+            }
+            words.extend(host_words(&service.command_text(tree)));
+            for word in words {
+                by_word.entry(word).or_default().push(index);
+            }
+        }
+        References { by_word }
+    }
+
+    /// Services that refer to `backend` by its name, container name or host name.
+    fn clients_of<'m>(&self, ctx: &Context<'m>, backend: &Service) -> Vec<&'m Service> {
+        let tree = ctx.tree;
+        let mut hosts = vec![backend.name.as_str()];
+        for key in ["container_name", "hostname"] {
+            if let Some(h) = backend.scalar(tree, key) {
+                hosts.push(h);
+            }
+        }
+        let mut indexes: Vec<usize> = hosts
+            .iter()
+            .filter_map(|h| self.by_word.get(*h))
+            .flatten()
+            .copied()
+            .collect();
+        indexes.sort_unstable();
+        indexes.dedup();
+        indexes
+            .into_iter()
+            .map(|i| &ctx.model.services[i])
+            .filter(|s| s.name != backend.name)
+            .collect()
+    }
+}
+
+/// The host-name-like words of a text: `postgres://u@db:5432/x` gives
+/// `postgres`, `u`, `db`, `5432`, `x`; `db.example.com` stays one word.
+pub fn host_words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
 }
 
 /// Why a client cannot be put on another network, if it cannot.
@@ -343,11 +369,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn host_names_match_whole_words() {
-        let hosts = vec!["db".to_string()];
-        assert!(mentions_host("postgres://u@db:5432/x", &hosts));
-        assert!(mentions_host("db", &hosts));
-        assert!(!mentions_host("mydb:5432", &hosts));
-        assert!(!mentions_host("db_name", &hosts));
+    fn host_words_split_urls_but_keep_dotted_names() {
+        let words: Vec<String> =
+            host_words("postgres://u@db:5432/x?host=db_2 db.example.com").collect();
+        assert_eq!(
+            words,
+            [
+                "postgres",
+                "u",
+                "db",
+                "5432",
+                "x",
+                "host",
+                "db_2",
+                "db.example.com"
+            ]
+        );
     }
 }
