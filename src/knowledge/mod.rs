@@ -91,6 +91,10 @@ pub struct ImageProfile {
     pub file_env_prefixes: Vec<String>,
     #[serde(default)]
     pub rejects_file_env: Vec<String>,
+    /// The uid that reads `NAME_FILE` when it is not root (images whose
+    /// entrypoint steps down before reading, or read it per request).
+    #[serde(default)]
+    pub file_env_read_as: Option<String>,
     #[serde(default)]
     pub memory: Option<String>,
     #[serde(default)]

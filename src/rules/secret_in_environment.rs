@@ -410,7 +410,7 @@ fn file_secret(
     let user = service.user(tree);
     let reader = match user.as_deref().and_then(numeric_user) {
         Some((uid, _)) if uid != 0 => Some(uid.to_string()),
-        _ => None,
+        _ => profile.file_env_read_as.clone(),
     };
     let mut message = format!(
         "{} moved to secret {secret} ({file}, written with --write); {} now reads {file_var}",
@@ -420,7 +420,7 @@ fn file_secret(
     if let Some(uid) = &reader {
         severity = Severity::Warning;
         message.push_str(&format!(
-            "; the service runs as uid {uid}: the host file {file} must be readable by uid {uid}, because Compose does not apply uid/gid/mode to file secrets outside swarm"
+            "; it is read as uid {uid}: the host file {file} must be readable by uid {uid}, because Compose does not apply uid/gid/mode to file secrets outside swarm"
         ));
     }
     Some(FileSecret {
