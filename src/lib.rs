@@ -11,10 +11,9 @@ pub mod plan;
 pub mod rules;
 pub mod source;
 pub mod strict;
+pub mod surroundings;
 pub mod syntax;
 pub mod verify;
-
-use std::collections::BTreeMap;
 
 use error::{HardenError, InputError};
 use knowledge::Knowledge;
@@ -22,6 +21,7 @@ use model::ComposeModel;
 use plan::EditPlan;
 use rules::{Context, Finding, MovedValue};
 use source::SourceFile;
+use surroundings::Surroundings;
 use syntax::SyntaxTree;
 
 /// The result of hardening one file.
@@ -45,9 +45,9 @@ impl Outcome {
     }
 }
 
-/// Reads, plans, patches and verifies one compose file. `dotenv` holds
-/// the variables of the `.env` beside it.
-pub fn harden(src: SourceFile, dotenv: &BTreeMap<String, String>) -> Result<Outcome, HardenError> {
+/// Reads, plans, patches and verifies one compose file, with the `.env`
+/// and `env_file`s beside it when it came from disk.
+pub fn harden(src: SourceFile) -> Result<Outcome, HardenError> {
     // The syntax tree reports syntax errors and duplicate keys with every
     // location; serde-saphyr then checks merge keys and alias budgets.
     let tree = SyntaxTree::parse(&src)?;
@@ -62,12 +62,17 @@ pub fn harden(src: SourceFile, dotenv: &BTreeMap<String, String>) -> Result<Outc
         return Err(InputError::syntax(&src, line, col, first).into());
     }
     let model = ComposeModel::build(&src, &tree)?;
+    let dir = src.path.as_deref().map(|p| match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    });
+    let around = Surroundings::load(dir.as_deref(), &tree, &model);
     let ctx = Context {
         src: &src,
         tree: &tree,
         model: &model,
         knowledge: Knowledge::builtin(),
-        dotenv,
+        around: &around,
     };
     let mut findings = rules::check_all(&ctx);
     if tree.get(model.root, "include").is_some() {
@@ -103,7 +108,7 @@ pub fn harden(src: SourceFile, dotenv: &BTreeMap<String, String>) -> Result<Outc
         .apply(&plan)
         .map_err(internal)?;
     if !plan.is_empty() {
-        verify::verify(&src, &plan, &patched, dotenv).map_err(|message| {
+        verify::verify(&src, &plan, &patched, &around.with_moved(&moved)).map_err(|message| {
             // For bug reports: where the rejected text can be inspected.
             if let Some(path) = std::env::var_os("HARDEN_DUMP_REJECTED") {
                 let _ = std::fs::write(path, &patched);

@@ -88,22 +88,7 @@ fn read_source(file: &str) -> Result<SourceFile, HardenError> {
 
 fn run(cli: &Cli) -> Result<u8, HardenError> {
     let src = read_source(&cli.file)?;
-    let dotenv = src
-        .path
-        .as_deref()
-        .and_then(|p| p.parent())
-        .map(|dir| {
-            if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            }
-        })
-        .and_then(|dir| std::fs::read_to_string(dir.join(".env")).ok())
-        .map(|text| harden::dotenv::parse(&text))
-        .unwrap_or_default();
-
-    let outcome = harden::harden(src, &dotenv)?;
+    let outcome = harden::harden(src)?;
     let mut stderr = io::BufWriter::new(io::stderr().lock());
     let _ = output::report_findings(&mut stderr, &outcome.src, &outcome.findings, cli.quiet);
     let _ = stderr.flush();

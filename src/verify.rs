@@ -10,6 +10,7 @@ use crate::model::ComposeModel;
 use crate::plan::{EditOp, EditPlan};
 use crate::rules::{self, Context};
 use crate::source::{Eol, SourceFile};
+use crate::surroundings::Surroundings;
 use crate::syntax::SyntaxTree;
 
 /// Checks `patched` against the original; the error says what broke.
@@ -17,7 +18,7 @@ pub fn verify(
     original: &SourceFile,
     plan: &EditPlan,
     patched: &str,
-    dotenv: &BTreeMap<String, String>,
+    around: &Surroundings,
 ) -> Result<(), String> {
     check_line_endings(original, patched)?;
 
@@ -63,7 +64,7 @@ pub fn verify(
         tree: &tree,
         model: &model,
         knowledge: Knowledge::builtin(),
-        dotenv,
+        around,
     };
     if let Some(left) = rules::check_all(&ctx)
         .into_iter()

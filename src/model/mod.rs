@@ -379,6 +379,19 @@ impl Service {
             return Vec::new();
         };
         let node = field.value;
+        // `environment: *shared` writes nothing of its own: every variable
+        // lives in the anchor, shared with the other services using it.
+        let field_origin = match &tree.node(node).kind {
+            crate::syntax::NodeKind::Alias { target } => Origin::Merged {
+                anchor: tree.node(*target).anchor.clone(),
+            },
+            _ => field.origin.clone(),
+        };
+        let field = &Field {
+            key: field.key,
+            value: node,
+            origin: field_origin,
+        };
         if tree.is_mapping(node) {
             return merged_fields(tree, node)
                 .into_iter()

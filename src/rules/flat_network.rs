@@ -20,6 +20,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::knowledge::Role;
+
 use super::{Context, Finding, Rule, Severity, add_keys, add_top_level_entry, is_alias};
 use crate::model::{Origin, Service, merged_fields};
 use crate::plan::{EditOp, NewValue, PlannedEdit};
@@ -120,6 +122,38 @@ impl Rule for FlatNetwork {
                     vec![("networks".into(), NewValue::seq_of([name.as_str()]))],
                 )),
             }
+            // Services that could reach it before and are not known to use
+            // it lose it: say so, since a reference harden cannot see (a
+            // config file, a hard-coded address) would break at run time.
+            let before = service_networks(ctx, backend);
+            let losing: Vec<&Service> = ctx
+                .model
+                .services
+                .iter()
+                .filter(|s| s.name != backend.name && s.field("network_mode").is_none())
+                .filter(|s| !clients.iter().any(|c| c.name == s.name))
+                // Datastores seldom talk to each other; listing them is noise.
+                .filter(|s| !ctx.profile(s).is_some_and(|p| p.role.is_backend()))
+                .filter(|s| service_networks(ctx, s).iter().any(|n| before.contains(n)))
+                .collect();
+            if !losing.is_empty() {
+                finding.severity = Severity::Warning;
+                let shown: Vec<&str> = losing.iter().take(6).map(|s| s.name.as_str()).collect();
+                let more = if losing.len() > 6 {
+                    format!(" and {} more", losing.len() - 6)
+                } else {
+                    String::new()
+                };
+                let (verb, whose) = if losing.len() == 1 {
+                    ("reaches", "its")
+                } else {
+                    ("reach", "their")
+                };
+                finding.message.push_str(&format!(
+                    "; {}{more} no longer {verb} it: add {name} to {whose} networks if needed",
+                    shown.join(", ")
+                ));
+            }
             for client in clients {
                 // An isolated client gets the network with its own move.
                 if joined.contains(&client.name) || isolated.iter().any(|b| b.name == client.name) {
@@ -210,6 +244,14 @@ fn single_network(ctx: &Context, backend: &Service) -> Result<Option<(String, Mo
     Ok(Some((old, Box::new(edit))))
 }
 
+/// The networks a service is on; no key means the implicit `default`.
+fn service_networks(ctx: &Context, service: &Service) -> Vec<String> {
+    match service.field("networks") {
+        None => vec!["default".to_string()],
+        Some(_) => service.names(ctx.tree, "networks"),
+    }
+}
+
 /// Whether every network the service is on is declared `internal: true`.
 fn is_isolated(ctx: &Context, service: &Service) -> bool {
     let tree = ctx.tree;
@@ -262,8 +304,28 @@ impl References {
             for link in service.strings(tree, "links") {
                 words.insert(link.split(':').next().unwrap_or_default().to_string());
             }
+            // Host names in values, including values that moved to `.env`
+            // or live in an `env_file`.
             for var in service.environment(tree) {
-                words.extend(host_words(var.value.as_deref().unwrap_or_default()));
+                let value = var.value.as_deref().unwrap_or_default();
+                words.extend(host_words(value));
+                words.extend(
+                    ctx.around
+                        .interpolated(value)
+                        .into_iter()
+                        .flat_map(host_words),
+                );
+            }
+            for path in crate::surroundings::env_file_paths(tree, service) {
+                for value in ctx
+                    .around
+                    .env_files
+                    .get(&path)
+                    .into_iter()
+                    .flat_map(|vars| vars.values())
+                {
+                    words.extend(host_words(value));
+                }
             }
             words.extend(host_words(&service.command_text(tree)));
             for word in words {
@@ -290,6 +352,22 @@ impl References {
             .collect();
         indexes.sort_unstable();
         indexes.dedup();
+        // Database admin UIs (adminer, pgadmin, phpmyadmin) reach whatever
+        // database their user types in.
+        if ctx
+            .profile(backend)
+            .is_some_and(|p| p.role == Role::Datastore)
+        {
+            let admins = ctx
+                .model
+                .services
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| ctx.profile(s).is_some_and(|p| p.role == Role::Admin));
+            indexes.extend(admins.map(|(i, _)| i));
+            indexes.sort_unstable();
+            indexes.dedup();
+        }
         indexes
             .into_iter()
             .map(|i| &ctx.model.services[i])

@@ -7,8 +7,6 @@ mod secret_in_environment;
 mod unbounded_resources;
 mod writable_root_fs;
 
-use std::collections::BTreeMap;
-
 use crate::knowledge::{ImageProfile, Knowledge};
 use crate::model::{ComposeModel, Origin, Service};
 use crate::plan::{EditOp, NewValue, PlannedEdit};
@@ -60,8 +58,8 @@ pub struct Context<'a> {
     pub tree: &'a SyntaxTree,
     pub model: &'a ComposeModel,
     pub knowledge: &'a Knowledge,
-    /// Variables already in the `.env` beside the compose file.
-    pub dotenv: &'a BTreeMap<String, String>,
+    /// The `.env` and `env_file`s beside the compose file.
+    pub around: &'a crate::surroundings::Surroundings,
 }
 
 impl<'a> Context<'a> {

@@ -129,7 +129,7 @@ impl State {
             }
         }
         State {
-            env_names: ctx.dotenv.clone(),
+            env_names: ctx.around.dotenv.clone(),
             secret_names,
             done_nodes: HashSet::new(),
         }
@@ -158,7 +158,15 @@ impl State {
     }
 
     fn secret_name(&mut self, service: &str, var: &str) -> String {
-        let base: String = format!("{service}_{var}")
+        // `postgres` + `POSTGRES_PASSWORD` reads better as `postgres_password`.
+        let service = service.to_ascii_lowercase();
+        let var = var.to_ascii_lowercase();
+        let joined = if var.starts_with(&format!("{service}_")) {
+            var
+        } else {
+            format!("{service}_{var}")
+        };
+        let base: String = joined
             .to_ascii_lowercase()
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
@@ -284,7 +292,7 @@ fn check_var(ctx: &Context, state: &mut State, service: &Service, var: &EnvVar) 
         SecretValue::Placeholder { name, default } => {
             let required = required_var(&name);
             finding.edits.push(replace_value(var, &env_path, &required));
-            if !ctx.dotenv.contains_key(&name) {
+            if !ctx.around.dotenv.contains_key(&name) {
                 state
                     .env_names
                     .entry(name.clone())
@@ -303,9 +311,10 @@ fn check_var(ctx: &Context, state: &mut State, service: &Service, var: &EnvVar) 
         SecretValue::Literal(literal) => literal,
     };
 
-    if let Some(done) = file_secret(ctx, state, service, var, &env_path, &literal) {
-        return Some(done.into_finding(finding));
-    }
+    let why = match file_secret(ctx, state, service, var, &env_path, &literal) {
+        Ok(done) => return Some(done.into_finding(finding)),
+        Err(why) => why,
+    };
 
     let fallback = format!("{}_{}", service.name, var.name)
         .to_ascii_uppercase()
@@ -314,23 +323,12 @@ fn check_var(ctx: &Context, state: &mut State, service: &Service, var: &EnvVar) 
     finding
         .edits
         .push(replace_value(var, &env_path, &required_var(&env_name)));
-    if ctx.dotenv.get(&env_name) != Some(&literal) {
+    if ctx.around.dotenv.get(&env_name) != Some(&literal) {
         finding.moved.push(MovedValue::EnvFile {
             name: env_name.clone(),
             value: literal,
         });
     }
-    let why = match ctx.profile(service) {
-        Some(p) if p.rejects_file_env.contains(&var.name) => {
-            format!("{} exits when {}_FILE is set", p.id, var.name)
-        }
-        Some(p) => format!("{} is not known to read {}_FILE", p.id, var.name),
-        None => format!(
-            "image {} unknown, so whether it reads {}_FILE is unknown and the value stays a variable",
-            ctx.image_label(service),
-            var.name
-        ),
-    };
     finding.message = format!(
         "{} held a literal credential: now ${{{env_name}:?...}}, value goes to .env with --write ({why})",
         var.name
@@ -363,16 +361,41 @@ fn file_secret(
     var: &EnvVar,
     env_path: &str,
     literal: &str,
-) -> Option<FileSecret> {
+) -> Result<FileSecret, String> {
     let tree = ctx.tree;
-    let profile = ctx.profile(service)?;
-    let file_var = profile.file_variant(&var.name)?;
-    if var.origin != Origin::Own {
-        return None;
+    let Some(profile) = ctx.profile(service) else {
+        return Err(format!(
+            "image {} unknown, so whether it reads {}_FILE is unknown and the value stays a variable",
+            ctx.image_label(service),
+            var.name
+        ));
+    };
+    let Some(file_var) = profile.file_variant(&var.name) else {
+        return Err(if profile.rejects_file_env.contains(&var.name) {
+            format!("{} exits when {}_FILE is set", profile.id, var.name)
+        } else {
+            format!("{} is not known to read {}_FILE", profile.id, var.name)
+        });
+    };
+    if let Origin::Merged { anchor } = &var.origin {
+        let anchor = anchor
+            .as_ref()
+            .map_or("an anchor".to_string(), |a| format!("the anchor &{a}"));
+        return Err(format!(
+            "the value is shared through {anchor}, so other services keep reading it as a variable"
+        ));
     }
-    let env = service.environment(tree);
-    if env.iter().any(|v| v.name == file_var) {
-        return None;
+    if var.origin != Origin::Own {
+        return Err("the value is inherited".into());
+    }
+    if service.environment(tree).iter().any(|v| v.name == file_var) {
+        return Err(format!("{file_var} is already set"));
+    }
+    if let Some(place) = references_variable(ctx, service, &var.name) {
+        return Err(format!(
+            "its {place} uses ${}, which a {file_var} secret would remove from the container",
+            var.name
+        ));
     }
     let secret = state.secret_name(&service.name, &var.name);
     let target = format!("/run/secrets/{secret}");
@@ -402,10 +425,12 @@ fn file_secret(
             },
         }),
     }
-    edits.push(extend_list(ctx, service, "secrets", std::slice::from_ref(&secret)).ok()??);
+    let listed =
+        extend_list(ctx, service, "secrets", std::slice::from_ref(&secret)).map_err(|r| r.0)?;
+    edits.extend(listed);
     let file = format!("./secrets/{secret}");
     let definition = NewValue::map(vec![("file", NewValue::str(file.as_str()))]);
-    edits.push(add_top_level_entry(ctx, "secrets", &secret, definition).ok()?);
+    edits.push(add_top_level_entry(ctx, "secrets", &secret, definition).map_err(|r| r.0)?);
 
     let user = service.user(tree);
     let reader = match user.as_deref().and_then(numeric_user) {
@@ -423,7 +448,7 @@ fn file_secret(
             "; it is read as uid {uid}: the host file {file} must be readable by uid {uid}, because Compose does not apply uid/gid/mode to file secrets outside swarm"
         ));
     }
-    Some(FileSecret {
+    Ok(FileSecret {
         edits,
         moved: MovedValue::SecretFile {
             path: file,
@@ -433,6 +458,42 @@ fn file_secret(
         message,
         severity,
     })
+}
+
+/// Where the service's own commands use `$NAME` (entrypoint, command or
+/// health check), which would break if the variable left the container.
+fn references_variable(ctx: &Context, service: &Service, name: &str) -> Option<&'static str> {
+    let tree = ctx.tree;
+    let uses = |node: Option<NodeId>| {
+        let Some(node) = node else { return false };
+        let texts: Vec<&str> = match tree.scalar(node) {
+            Some(s) => vec![s],
+            None => tree
+                .items(node)
+                .iter()
+                .filter_map(|&i| tree.scalar(i))
+                .collect(),
+        };
+        texts.iter().any(|t| {
+            t.match_indices(name).any(|(i, _)| {
+                let before = &t[..i];
+                let after = t[i + name.len()..].chars().next();
+                (before.ends_with('$') || before.ends_with("${"))
+                    && after.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'))
+            })
+        })
+    };
+    let healthcheck = service
+        .value("healthcheck")
+        .and_then(|h| tree.get(h, "test"));
+    [
+        ("entrypoint", service.value("entrypoint")),
+        ("command", service.value("command")),
+        ("health check", healthcheck),
+    ]
+    .into_iter()
+    .find(|(_, node)| uses(*node))
+    .map(|(place, _)| place)
 }
 
 fn required_var(name: &str) -> String {

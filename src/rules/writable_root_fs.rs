@@ -82,6 +82,11 @@ fn decide<'p>(ctx: &Context<'p>, service: &Service) -> Decision<'p> {
             p.id
         ));
     }
+    if let Some(step) = installs_at_start(&service.command_text(tree)) {
+        return Decision::Skip(format!(
+            "read_only not added: its command runs `{step}`, which writes into the image at every start; build that into the image first"
+        ));
+    }
     if let Some(source) = copied_in_source(ctx, service) {
         return Decision::Skip(format!(
             "read_only not added: {source} is copied into the container's root filesystem at start, which fails when it is read-only"
@@ -172,6 +177,24 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
         format!("tmpfs {}", paths.join(", "))
     };
     let (severity, mut message) = match profile {
+        Some(p) if p.read_only_note.is_some() || p.read_only.is_none() => {
+            let care = p
+                .read_only_note
+                .as_deref()
+                .unwrap_or("not verified for this image");
+            // Generic classes and unverified rows are guesses; a known
+            // image's note only names a condition worth knowing.
+            let guess = p.read_only.is_none() || p.id.starts_with("generic-");
+            let severity = if guess {
+                Severity::Warning
+            } else {
+                Severity::Note
+            };
+            (
+                severity,
+                format!("read_only: true with {shown} ({}; {care})", p.id),
+            )
+        }
         Some(p) => (
             Severity::Note,
             format!("read_only: true with {shown} ({})", p.id),
@@ -190,6 +213,49 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
     let mut finding = ctx.finding(ID, severity, service, message);
     finding.edits = edits;
     Some(finding)
+}
+
+/// Package managers and build steps that write into the image when a
+/// command runs them at start.
+const INSTALL_STEPS: &[&str] = &[
+    "npm ci",
+    "npm install",
+    "npm i ",
+    "yarn install",
+    "yarn add",
+    "pnpm install",
+    "pip install",
+    "pip3 install",
+    "poetry install",
+    "apt-get install",
+    "apt install",
+    "apk add",
+    "yum install",
+    "dnf install",
+    "bundle install",
+    "composer install",
+    "go build",
+    "go run",
+    "cargo build",
+    "cargo run",
+    "mvn ",
+    "gradle ",
+];
+
+/// The first install or build step a start command runs, if any.
+fn installs_at_start(command: &str) -> Option<&'static str> {
+    let text = format!(
+        "{} ",
+        command
+            .to_ascii_lowercase()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    INSTALL_STEPS
+        .iter()
+        .find(|step| text.contains(*step))
+        .map(|s| s.trim_end())
 }
 
 /// Whether a mount at `target` already makes `path` writable.
@@ -267,6 +333,19 @@ mod tests {
             "/run/postgresql"
         );
         assert_eq!(tmpfs_spec("/tmp", None, true), "/tmp:mode=1777,exec");
+    }
+
+    #[test]
+    fn install_steps_in_commands_are_found() {
+        assert_eq!(
+            installs_at_start("sh -c 'npm ci && npm run dev'"),
+            Some("npm ci")
+        );
+        assert_eq!(
+            installs_at_start("pip  install -r req.txt"),
+            Some("pip install")
+        );
+        assert_eq!(installs_at_start("node server.js"), None);
     }
 
     #[test]
