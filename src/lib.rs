@@ -75,6 +75,20 @@ pub fn harden(src: SourceFile) -> Result<Outcome, HardenError> {
         around: &around,
     };
     let mut findings = rules::check_all(&ctx);
+    if model
+        .services_node
+        .is_none_or(|n| tree.entries(n).is_empty())
+    {
+        findings.push(Finding {
+            rule: "no-services",
+            severity: rules::Severity::Warning,
+            service: None,
+            at: tree.node(model.root).start,
+            message: "the file defines no services, so there is nothing to harden".into(),
+            edits: Vec::new(),
+            moved: Vec::new(),
+        });
+    }
     if tree.get(model.root, "include").is_some() {
         findings.push(Finding {
             rule: "include",

@@ -87,6 +87,12 @@ fn read_source(file: &str) -> Result<SourceFile, HardenError> {
 }
 
 fn run(cli: &Cli) -> Result<u8, HardenError> {
+    if cli.write && cli.file == "-" {
+        return Err(HardenError::Io {
+            file: "<stdin>".into(),
+            message: "--write needs a file, not stdin".into(),
+        });
+    }
     let src = read_source(&cli.file)?;
     let outcome = harden::harden(src)?;
     let mut stderr = io::BufWriter::new(io::stderr().lock());
@@ -111,6 +117,15 @@ fn run(cli: &Cli) -> Result<u8, HardenError> {
             });
         };
         if outcome.changed() {
+            let target = output::write::resolve_link(&path);
+            if target != path {
+                let _ = writeln!(
+                    stderr,
+                    "{}: note: it is a link; writing to {}",
+                    outcome.src.display_name,
+                    target.display()
+                );
+            }
             let report = output::write::write_all(&path, &outcome.output(), &outcome.moved)?;
             for line in report.created {
                 let _ = writeln!(stderr, "{}: wrote {line}", outcome.src.display_name);

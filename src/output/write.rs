@@ -22,6 +22,17 @@ fn io_err(path: &Path, err: std::io::Error) -> HardenError {
     }
 }
 
+/// The file a path names, following symbolic links, so that `--write`
+/// replaces the target and keeps the link.
+pub fn resolve_link(path: &Path) -> PathBuf {
+    let is_link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if is_link {
+        fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+    } else {
+        path.to_path_buf()
+    }
+}
+
 /// Writes secret files and `.env` entries first, then the compose file.
 pub fn write_all(
     compose: &Path,
@@ -79,7 +90,9 @@ pub fn write_all(
         replace_file(&env_path, &text, Some(0o600))?;
         report.created.push(".env entries".to_string());
     }
-    replace_file(compose, text, None)?;
+    // Compose reads relative paths from the folder of the path it is given,
+    // so moved values sit beside `compose`; the text replaces its target.
+    replace_file(&resolve_link(compose), text, None)?;
     Ok(report)
 }
 

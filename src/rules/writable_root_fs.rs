@@ -127,6 +127,15 @@ fn decide<'p>(ctx: &Context<'p>, service: &Service) -> Decision<'p> {
 }
 
 fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
+    if service
+        .scalar(ctx.tree, "read_only")
+        .is_some_and(|v| matches!(v, "false" | "False" | "FALSE"))
+    {
+        let message =
+            "read_only: false is set on purpose, so harden leaves the root filesystem writable"
+                .to_string();
+        return Some(ctx.finding(ID, Severity::Note, service, message));
+    }
     let (mut paths, mut specs, profile) = match decide(ctx, service) {
         Decision::Done => return None,
         Decision::Skip(message) => {
