@@ -83,7 +83,8 @@ fn read_source(file: &str) -> Result<SourceFile, HardenError> {
         })
     })?;
     let path = (file != "-").then(|| PathBuf::from(file));
-    Ok(SourceFile::new(file, path.as_deref(), text))
+    let name = if file == "-" { "<stdin>" } else { file };
+    Ok(SourceFile::new(name, path.as_deref(), text))
 }
 
 fn run(cli: &Cli) -> Result<u8, HardenError> {

@@ -24,7 +24,7 @@ pub fn unified_diff(src: &SourceFile, old: &str, new: &str) -> String {
 }
 
 fn diff_name(display: &str) -> String {
-    if display == "-" {
+    if display == "-" || display == "<stdin>" {
         return "stdin".to_string();
     }
     display
