@@ -314,3 +314,34 @@ pub fn extends_parent<'m>(ctx: &Context<'m>, service: &Service) -> Option<&'m Se
     };
     ctx.model.service(name).filter(|p| p.name != service.name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+    use std::path::Path;
+
+    #[test]
+    fn registry_ids_are_unique_kebab_case_with_fixtures_and_docs() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let docs = std::fs::read_to_string(root.join("docs/rules.md")).expect("docs/rules.md");
+        let mut seen = HashSet::new();
+        for rule in registry() {
+            let id = rule.id();
+            assert!(seen.insert(id), "{id} registered twice");
+            assert!(
+                id.split('-')
+                    .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase())),
+                "{id} is not kebab-case"
+            );
+            assert!(!rule.summary().is_empty(), "{id} has no summary");
+            let fixtures = root.join("tests/fixtures").join(id);
+            let count = std::fs::read_dir(&fixtures).map(|d| d.count()).unwrap_or(0);
+            assert!(count >= 2, "{id} needs fixtures in {}", fixtures.display());
+            assert!(
+                docs.contains(&format!("`{id}`")),
+                "{id} is missing from docs/rules.md"
+            );
+        }
+    }
+}
