@@ -89,6 +89,17 @@ pub fn harden(src: SourceFile) -> Result<Outcome, HardenError> {
             moved: Vec::new(),
         });
     }
+    if let Some(at) = model.merged_services {
+        findings.push(Finding {
+            rule: "merged-services",
+            severity: rules::Severity::Warning,
+            service: None,
+            at: tree.node(at).start,
+            message: "services merged into `services` with `<<` live in their anchor and were not hardened".into(),
+            edits: Vec::new(),
+            moved: Vec::new(),
+        });
+    }
     if tree.get(model.root, "include").is_some() {
         findings.push(Finding {
             rule: "include",
@@ -122,7 +133,15 @@ pub fn harden(src: SourceFile) -> Result<Outcome, HardenError> {
         .apply(&plan)
         .map_err(internal)?;
     if !plan.is_empty() {
-        verify::verify(&src, &plan, &patched, &around.with_moved(&moved)).map_err(|message| {
+        verify::verify(
+            &src,
+            &model,
+            &tree,
+            &plan,
+            &patched,
+            &around.with_moved(&moved),
+        )
+        .map_err(|message| {
             // For bug reports: where the rejected text can be inspected.
             if let Some(path) = std::env::var_os("HARDEN_DUMP_REJECTED") {
                 let _ = std::fs::write(path, &patched);

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::knowledge::Knowledge;
 use crate::model::ComposeModel;
-use crate::plan::{EditOp, EditPlan};
+use crate::plan::{EditOp, EditPlan, NewValue};
 use crate::rules::{self, Context};
 use crate::source::{Eol, SourceFile};
 use crate::surroundings::Surroundings;
@@ -16,6 +16,8 @@ use crate::syntax::SyntaxTree;
 /// Checks `patched` against the original; the error says what broke.
 pub fn verify(
     original: &SourceFile,
+    original_model: &ComposeModel,
+    original_tree: &SyntaxTree,
     plan: &EditPlan,
     patched: &str,
     around: &Surroundings,
@@ -55,6 +57,27 @@ pub fn verify(
                 continue;
             }
             return Err(format!("value at {path} changed or disappeared"));
+        }
+
+        // Nothing unplanned: every new value is one the plan added, where
+        // the plan put it.
+        let mut expected = planned_additions(plan, &old);
+        inherit_through_anchors(original_tree, original_model, &mut expected);
+        for (path, value) in &expected {
+            if new.get(path) != Some(value) {
+                return Err(format!("the planned value at {path} is not in the output"));
+            }
+        }
+        for (path, value) in &new {
+            if old.get(path) == Some(value)
+                || expected.contains_key(path)
+                || changed.is_changed(path, value)
+            {
+                continue;
+            }
+            return Err(format!(
+                "the output has a value at {path} that no edit planned"
+            ));
         }
     }
 
@@ -142,11 +165,156 @@ fn changed_paths(plan: &EditPlan) -> Changed {
             continue;
         }
         match edit.path.rsplit_once("/environment/") {
-            Some((_, name)) => changed.env_names.insert(name.to_string()),
-            None => changed.prefixes.insert(edit.path.clone()),
+            Some((_, name)) => {
+                changed.env_names.insert(name.to_string());
+                // The new name of a renamed or rewritten variable.
+                match &edit.op {
+                    EditOp::RenameKey { name, .. } => changed.env_names.insert(name.clone()),
+                    EditOp::ReplaceScalar {
+                        value: NewValue::Str(s),
+                        ..
+                    } => changed
+                        .env_names
+                        .insert(s.split('=').next().unwrap_or(s).to_string()),
+                    _ => false,
+                };
+            }
+            None => {
+                changed.prefixes.insert(edit.path.clone());
+            }
         };
     }
     changed
+}
+
+/// The leaves the plan adds, by path, as the output should hold them.
+fn planned_additions(plan: &EditPlan, old: &BTreeMap<String, Value>) -> BTreeMap<String, Value> {
+    let mut expected = BTreeMap::new();
+    let mut appended: BTreeMap<&str, usize> = BTreeMap::new();
+    // Entries added to one mapping by several rules merge, as the patcher
+    // merges them.
+    let mut added: BTreeMap<&str, Vec<(String, NewValue)>> = BTreeMap::new();
+    for edit in &plan.edits {
+        match &edit.op {
+            EditOp::AddEntries { entries, .. } | EditOp::FillValue { entries, .. } => {
+                let real: Vec<(String, NewValue)> =
+                    entries.iter().filter(|(k, _)| k != "<<").cloned().collect();
+                crate::patch::merge_entries(added.entry(&edit.path).or_default(), &real);
+            }
+            EditOp::AddSection { key, value } => {
+                crate::patch::merge_entries(
+                    added.entry(&edit.path).or_default(),
+                    &[(key.clone(), value.clone())],
+                );
+            }
+            _ => {}
+        }
+    }
+    for (path, entries) in &added {
+        for (key, value) in entries {
+            let at = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}/{key}")
+            };
+            flatten(&at, &to_value(value), &mut expected);
+        }
+    }
+    for edit in &plan.edits {
+        match &edit.op {
+            EditOp::AddEntries { .. } | EditOp::FillValue { .. } | EditOp::AddSection { .. } => {}
+            EditOp::AppendItems { items, .. } => {
+                let next = appended
+                    .entry(edit.path.as_str())
+                    .or_insert_with(|| seq_len(old, &edit.path));
+                for item in items {
+                    flatten(
+                        &format!("{}/{next}", edit.path),
+                        &to_value(item),
+                        &mut expected,
+                    );
+                    *next += 1;
+                }
+            }
+            EditOp::ReplaceScalar { .. } | EditOp::RenameKey { .. } => {}
+        }
+    }
+    expected
+}
+
+/// Keys added to a service whose mapping is an anchor reach the services
+/// that merge it (`<<: *svc`), unless those set the key themselves.
+fn inherit_through_anchors(
+    tree: &SyntaxTree,
+    model: &ComposeModel,
+    expected: &mut BTreeMap<String, Value>,
+) {
+    for source in &model.services {
+        let Some(anchor) = tree.node(source.node).anchor.as_deref() else {
+            continue;
+        };
+        let prefix = format!("services/{}/", source.name);
+        let added: Vec<(String, Value)> = expected
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, v)| (k[prefix.len()..].to_string(), v.clone()))
+            .collect();
+        for user in &model.services {
+            let merges_it = user.fields.values().any(|f| {
+                matches!(&f.origin, crate::model::Origin::Merged { anchor: Some(a) } if a == anchor)
+            });
+            if !merges_it || user.name == source.name {
+                continue;
+            }
+            let own = format!("services/{}/", user.name);
+            let planned_own: HashSet<String> = expected
+                .range(own.clone()..)
+                .take_while(|(k, _)| k.starts_with(&own))
+                .filter_map(|(k, _)| k[own.len()..].split('/').next().map(str::to_string))
+                .collect();
+            for (rest, value) in &added {
+                let key = rest.split('/').next().unwrap_or(rest);
+                let owned = user
+                    .field(key)
+                    .is_some_and(|f| f.origin == crate::model::Origin::Own);
+                if owned || planned_own.contains(key) {
+                    continue;
+                }
+                expected.insert(format!("{own}{rest}"), value.clone());
+            }
+        }
+    }
+}
+
+/// How many items the sequence at `path` had.
+fn seq_len(old: &BTreeMap<String, Value>, path: &str) -> usize {
+    let prefix = format!("{path}/");
+    old.range(prefix.clone()..)
+        .take_while(|(k, _)| k.starts_with(&prefix))
+        .filter_map(|(k, _)| k[prefix.len()..].split('/').next()?.parse::<usize>().ok())
+        .max()
+        .map_or(0, |n| n + 1)
+}
+
+/// A planned value as YAML would read it back.
+fn to_value(value: &NewValue) -> Value {
+    match value {
+        NewValue::Str(s) => Value::String(s.clone()),
+        NewValue::Raw(raw) => match raw.as_str() {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => raw
+                .parse::<i64>()
+                .map_or_else(|_| Value::String(raw.clone()), Value::from),
+        },
+        NewValue::Seq(items) => Value::Array(items.iter().map(to_value).collect()),
+        NewValue::Map(entries) => Value::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (k.clone(), to_value(v)))
+                .collect(),
+        ),
+    }
 }
 
 fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, Value>) {

@@ -118,6 +118,9 @@ pub struct ComposeModel {
     pub root: NodeId,
     pub services_node: Option<NodeId>,
     pub services: Vec<Service>,
+    /// The `<<` of `services` itself, when whole services are merged in
+    /// from an anchor; those live in the anchor and are not hardened.
+    pub merged_services: Option<NodeId>,
 }
 
 impl ComposeModel {
@@ -142,6 +145,7 @@ impl ComposeModel {
         }
         let services_node = tree.get(root, "services");
         let mut services = Vec::new();
+        let mut merged_services = None;
         if let Some(node) = services_node {
             let resolved = tree.resolve(node);
             if !tree.is_mapping(resolved) && !tree.node(resolved).is_null() {
@@ -155,6 +159,10 @@ impl ComposeModel {
             }
             for entry in tree.entries(node) {
                 let name = tree.scalar(entry.key).unwrap_or_default().to_string();
+                if name == "<<" && !tree.node(entry.key).tagged {
+                    merged_services = Some(entry.key);
+                    continue;
+                }
                 let value = tree.resolve(entry.value);
                 if !tree.is_mapping(value) && !tree.node(value).is_null() {
                     let (line, col) = src.line_col(tree.node(entry.value).start);
@@ -199,6 +207,7 @@ impl ComposeModel {
             root,
             services_node,
             services,
+            merged_services,
         })
     }
 

@@ -128,7 +128,12 @@ impl<'a> Patcher<'a> {
                     let dash = self.dash_column(node.start);
                     let mut body = String::new();
                     render::block_items(&mut body, items, dash, self.style);
-                    edits.push(self.block_insert(node.end, dash, body));
+                    // Items of a list flush with its key (`key:\n- a`) sit
+                    // at the key's column but belong inside it: they go
+                    // before new keys inserted at the same place.
+                    let mut edit = self.block_insert(node.end, dash, body);
+                    edit.depth = dash + 1;
+                    edits.push(edit);
                 }
             }
             EditOp::FillValue { value, entries } => self.fill_value(*value, entries, edits)?,
@@ -169,7 +174,16 @@ impl<'a> Patcher<'a> {
                     (_, NewValue::Str(s)) if !flow => render::quote_for_block(s),
                     _ => render::scalar(value),
                 };
-                edits.push(TextEdit::replace(n.start, n.end, text));
+                if n.start == n.end {
+                    // An empty value (`key:`) has no text of its own; the
+                    // parser places it before the colon, the value goes after.
+                    let colon = self.src.text[n.start..]
+                        .find(':')
+                        .map_or(n.start, |i| n.start + i + 1);
+                    edits.push(TextEdit::replace(colon, colon, format!(" {text}")));
+                } else {
+                    edits.push(TextEdit::replace(n.start, n.end, text));
+                }
             }
             EditOp::RenameKey { key, name } => {
                 let n = tree.node(*key);

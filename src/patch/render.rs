@@ -96,7 +96,7 @@ pub fn plain_is_safe(s: &str) -> bool {
 }
 
 /// Words and shapes that some YAML version reads as null, bool or number.
-fn is_special_scalar(s: &str) -> bool {
+pub fn is_special_scalar(s: &str) -> bool {
     const WORDS: &[&str] = &[
         "null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", ".inf", "-.inf", "+.inf",
         ".nan", "<<", "=",

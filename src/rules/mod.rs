@@ -267,11 +267,11 @@ pub fn add_top_level_entry(
     value: NewValue,
 ) -> Result<PlannedEdit, Refusal> {
     let tree = ctx.tree;
-    let path = format!("{section}/{name}");
+    let path = section.to_string();
     let entry = vec![(name.to_string(), value)];
     match ctx.model.section(tree, section) {
         None => Ok(PlannedEdit {
-            path,
+            path: String::new(),
             op: EditOp::AddSection {
                 key: section.to_string(),
                 value: NewValue::Map(entry),

@@ -16,14 +16,16 @@
 //! References: Compose spec `secrets`; OWASP Docker Security Cheat Sheet
 //! rule 12; CIS Docker Benchmark 5.x (secrets management).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use granit_parser::ScalarStyle;
 
 use super::{
     Context, Finding, MovedValue, Rule, Severity, add_top_level_entry, extend_list, numeric_user,
 };
 use crate::model::{EnvVar, Form, Origin, Service};
 use crate::plan::{EditOp, NewValue, PlannedEdit};
-use crate::syntax::NodeId;
+use crate::syntax::{NodeId, NodeKind};
 
 pub struct SecretInEnvironment;
 
@@ -114,6 +116,9 @@ impl Rule for SecretInEnvironment {
 /// Names already taken in this run, so moved values never collide.
 struct State {
     env_names: BTreeMap<String, String>,
+    /// Every interpolation in the file: name → the distinct expressions
+    /// that use it (`${DB_PASSWORD:-x}`, `$DB_PASSWORD`, ...).
+    interpolations: HashMap<String, HashSet<String>>,
     secret_names: HashSet<String>,
     done_nodes: HashSet<NodeId>,
 }
@@ -130,6 +135,7 @@ impl State {
         }
         State {
             env_names: ctx.around.dotenv.clone(),
+            interpolations: interpolations(&ctx.src.text),
             secret_names,
             done_nodes: HashSet::new(),
         }
@@ -138,6 +144,11 @@ impl State {
     /// A `.env` name for `value`: `preferred` unless it holds another value.
     fn env_name(&mut self, preferred: &str, fallback: &str, value: &str) -> String {
         for name in [preferred.to_string(), fallback.to_string()] {
+            // A name the file already interpolates elsewhere would change
+            // what that place reads once `.env` sets it.
+            if self.interpolations.contains_key(&name) {
+                continue;
+            }
             match self.env_names.get(&name) {
                 Some(existing) if existing != value => continue,
                 _ => {
@@ -149,7 +160,7 @@ impl State {
         let mut n = 2;
         loop {
             let name = format!("{fallback}_{n}");
-            if !self.env_names.contains_key(&name) {
+            if !self.env_names.contains_key(&name) && !self.interpolations.contains_key(&name) {
                 self.env_names.insert(name.clone(), value.to_string());
                 return name;
             }
@@ -289,6 +300,14 @@ fn check_var(ctx: &Context, state: &mut State, service: &Service, var: &EnvVar) 
             );
             return Some(finding);
         }
+        SecretValue::Placeholder { ref name, .. } if conflicting_uses(state, name, value) => {
+            finding.severity = Severity::Warning;
+            finding.message = format!(
+                "{} has a default credential, but ${{{name}}} is interpolated elsewhere in the file with another default or none; make them agree, then move the default to .env",
+                var.name
+            );
+            return Some(finding);
+        }
         SecretValue::Placeholder { name, default } => {
             let required = required_var(&name);
             finding.edits.push(replace_value(var, &env_path, &required));
@@ -310,6 +329,23 @@ fn check_var(ctx: &Context, state: &mut State, service: &Service, var: &EnvVar) 
         }
         SecretValue::Literal(literal) => literal,
     };
+    let plain = matches!(
+        &tree.node(var.node).kind,
+        NodeKind::Scalar {
+            style: ScalarStyle::Plain,
+            ..
+        }
+    );
+    if plain && var.form == Form::Map && crate::patch::render::is_special_scalar(&literal) {
+        // Compose reads `012345` or `1e3` as a number and passes its own
+        // rendering of it; moving the text would change the value.
+        finding.severity = Severity::Warning;
+        finding.message = format!(
+            "{} holds a literal credential written as a bare number; quote it, then run harden again to move it out",
+            var.name
+        );
+        return Some(finding);
+    }
 
     let why = match file_secret(ctx, state, service, var, &env_path, &literal) {
         Ok(done) => return Some(done.into_finding(finding)),
@@ -496,6 +532,73 @@ fn references_variable(ctx: &Context, service: &Service, name: &str) -> Option<&
     .map(|(place, _)| place)
 }
 
+/// Whether `${NAME}` appears elsewhere in a form whose value would change
+/// once `.env` sets it: with another default, or with none (empty when
+/// unset). Required forms (`${NAME:?msg}`) already expect a value.
+fn conflicting_uses(state: &State, name: &str, this: &str) -> bool {
+    state.interpolations.get(name).is_some_and(|uses| {
+        uses.iter().any(|u| {
+            u != this
+                && !u.starts_with(&format!("${{{name}:?"))
+                && !u.starts_with(&format!("${{{name}?"))
+        })
+    })
+}
+
+/// Every interpolated variable of a text, with the expressions using it.
+fn interpolations(text: &str) -> HashMap<String, HashSet<String>> {
+    let mut found: HashMap<String, HashSet<String>> = HashMap::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(offset) = text[i..].find('$') {
+        let start = i + offset;
+        i = start + 1;
+        match bytes.get(start + 1) {
+            Some(b'$') => i = start + 2,
+            Some(b'{') => {
+                // Balanced braces: `${A:-${B}}` is one expression.
+                let mut depth = 0usize;
+                let mut end = None;
+                for (j, &b) in bytes.iter().enumerate().skip(start + 1) {
+                    match b {
+                        b'{' => depth += 1,
+                        b'}' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                end = Some(j + 1);
+                                break;
+                            }
+                        }
+                        b'\n' => break,
+                        _ => {}
+                    }
+                }
+                let Some(end) = end else { continue };
+                let expr = &text[start..end];
+                let name: String = expr[2..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !name.is_empty() {
+                    found.entry(name).or_default().insert(expr.to_string());
+                }
+            }
+            Some(c) if c.is_ascii_alphabetic() || *c == b'_' => {
+                let name: String = text[start + 1..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                found
+                    .entry(name.clone())
+                    .or_default()
+                    .insert(format!("${name}"));
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
 fn required_var(name: &str) -> String {
     format!("${{{name}:?set {name} in .env}}")
 }
@@ -517,6 +620,14 @@ fn replace_value(var: &EnvVar, path: &str, new_value: &str) -> PlannedEdit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interpolations_are_collected_with_their_expressions() {
+        let found = interpolations("a: ${A:-x} $B $$C ${D:-${A}} ${A:-x}");
+        assert_eq!(found["A"].len(), 2);
+        assert!(found["A"].contains("${A:-x}") && found["A"].contains("${A}"));
+        assert!(found.contains_key("B") && found.contains_key("D") && !found.contains_key("C"));
+    }
 
     #[test]
     fn names_that_hold_credentials() {
