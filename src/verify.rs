@@ -34,6 +34,21 @@ pub fn verify(
     let model = ComposeModel::build(&out_src, &tree)
         .map_err(|e| format!("patched YAML is not a Compose file: {e}"))?;
 
+    // The strict reader must accept the output whenever it accepted the
+    // input: harden never turns a readable file into an unreadable one.
+    if crate::strict::check(&original.text).is_ok()
+        && let Err((line, col, message)) = crate::strict::check(patched)
+    {
+        return Err(format!(
+            "patched YAML is rejected at {line}:{col}: {}",
+            message.lines().next().unwrap_or("")
+        ));
+    }
+    let readable = crate::strict::read_value(&original.text).is_some();
+    if readable && crate::strict::read_value(patched).is_none() {
+        return Err("patched YAML can no longer be read as plain values".into());
+    }
+
     // Nothing lost: every value of the input, read independently by
     // serde-saphyr with merges resolved, is still there unless an edit
     // meant to change it.

@@ -110,6 +110,9 @@ pub struct Service {
     pub fields: IndexMap<String, Field>,
     /// Set when `extends` names another file or a service we cannot see.
     pub unresolved_extends: Option<String>,
+    /// Values of keys that both this service and the one it extends set:
+    /// Compose appends the parent's sequences to the child's own.
+    pub extended_values: IndexMap<String, Vec<NodeId>>,
 }
 
 /// Top-level sections and services of one Compose file.
@@ -198,6 +201,7 @@ impl ComposeModel {
                     node: entry.value,
                     fields,
                     unresolved_extends: None,
+                    extended_values: IndexMap::new(),
                 });
             }
         }
@@ -244,15 +248,20 @@ fn resolve_extends(tree: &SyntaxTree, services: &mut [Service]) {
                 continue;
             }
             match &parents[i] {
-                None => done[i] = true,
+                None => {
+                    done[i] = true;
+                    progressed = true;
+                }
                 Some((Some(file), _)) => {
                     services[i].unresolved_extends = Some(file.clone());
                     done[i] = true;
+                    progressed = true;
                 }
                 Some((None, parent)) => {
                     let Some(p) = services.iter().position(|s| &s.name == parent) else {
                         services[i].unresolved_extends = Some(format!("service {parent}"));
                         done[i] = true;
+                        progressed = true;
                         continue;
                     };
                     if p == i || !done[p] {
@@ -282,9 +291,18 @@ fn resolve_extends(tree: &SyntaxTree, services: &mut [Service]) {
                         })
                         .collect();
                     let unresolved = services[p].unresolved_extends.clone();
+                    let mut parent_extended = services[p].extended_values.clone();
                     let child = &mut services[i];
                     for (k, f) in inherited {
-                        child.fields.entry(k).or_insert(f);
+                        match child.fields.get(&k) {
+                            Some(_) => parent_extended.entry(k).or_default().push(f.value),
+                            None => {
+                                child.fields.insert(k, f);
+                            }
+                        }
+                    }
+                    for (k, values) in parent_extended {
+                        child.extended_values.entry(k).or_default().extend(values);
                     }
                     child.unresolved_extends = unresolved;
                     done[i] = true;
@@ -344,6 +362,19 @@ impl Service {
 
     /// Items of a list-valued key as strings (scalars only).
     pub fn strings(&self, tree: &SyntaxTree, key: &str) -> Vec<String> {
+        let mut all = self.own_strings(tree, key);
+        for &node in self.extended_values.get(key).into_iter().flatten() {
+            all.extend(
+                tree.items(node)
+                    .iter()
+                    .filter_map(|&i| tree.scalar(i))
+                    .map(str::to_string),
+            );
+        }
+        all
+    }
+
+    fn own_strings(&self, tree: &SyntaxTree, key: &str) -> Vec<String> {
         let Some(node) = self.value(key) else {
             return Vec::new();
         };

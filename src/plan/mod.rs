@@ -78,6 +78,20 @@ pub struct PlannedEdit {
     pub op: EditOp,
 }
 
+impl PlannedEdit {
+    /// Whether the edit writes `key`: as a new entry, or into the list or
+    /// value at a path ending in it.
+    pub fn adds_key(&self, key: &str) -> bool {
+        let in_entries = match &self.op {
+            EditOp::AddEntries { entries, .. } | EditOp::FillValue { entries, .. } => {
+                entries.iter().any(|(k, _)| k == key)
+            }
+            _ => false,
+        };
+        in_entries || self.path.rsplit('/').next() == Some(key)
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct EditPlan {
     pub edits: Vec<PlannedEdit>,

@@ -77,9 +77,7 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
 
     // A parent in this file that gets cap_drop and no-new-privileges passes
     // them on through extends (lists are appended): add only extra caps.
-    if let Some(parent) = super::extends_parent(ctx, service)
-        && check_service(ctx, parent).is_some_and(|f| !f.edits.is_empty())
-    {
+    if let Some(parent) = adding_ancestor(ctx, service) {
         let (needed, why) = needed_caps(ctx, service);
         let (parent_needed, _) = needed_caps(ctx, parent);
         let extra: Vec<String> = needed
@@ -152,6 +150,16 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
     let mut finding = ctx.finding(ID, severity, service, said.join("; "));
     finding.edits = edits;
     Some(finding)
+}
+
+/// The nearest service this one extends (at any depth) that gets
+/// `cap_drop` from this run, which then reaches this one through `extends`.
+fn adding_ancestor<'m>(ctx: &Context<'m>, service: &Service) -> Option<&'m Service> {
+    let parent = super::extends_parent(ctx, service)?;
+    if check_service(ctx, parent).is_some_and(|f| f.edits.iter().any(|e| e.adds_key("cap_drop"))) {
+        return Some(parent);
+    }
+    adding_ancestor(ctx, parent)
 }
 
 /// The capabilities to add back after `cap_drop: [ALL]`, and why.

@@ -171,9 +171,18 @@ pub fn extend_list(
 ) -> Result<Option<PlannedEdit>, Refusal> {
     let tree = ctx.tree;
     let existing = service.strings(tree, key);
+    // An item a child already lists would appear twice in it once Compose
+    // appends this service's list (Compose rejects duplicates).
+    let children = extends_children(ctx, service);
+    let in_child = |item: &String| {
+        children.iter().any(|c| {
+            c.field(key).is_some_and(|f| f.origin == Origin::Own)
+                && c.strings(tree, key).contains(item)
+        })
+    };
     let missing: Vec<String> = items
         .iter()
-        .filter(|i| !existing.contains(i))
+        .filter(|i| !existing.contains(i) && !in_child(i))
         .cloned()
         .collect();
     if missing.is_empty() {
@@ -313,6 +322,24 @@ pub fn extends_parent<'m>(ctx: &Context<'m>, service: &Service) -> Option<&'m Se
         }
     };
     ctx.model.service(name).filter(|p| p.name != service.name)
+}
+
+/// Every service that extends `service` in this file, directly or through
+/// others: Compose merges into them whatever `service` gets.
+pub fn extends_children<'m>(ctx: &Context<'m>, service: &Service) -> Vec<&'m Service> {
+    let mut found: Vec<&'m Service> = Vec::new();
+    let mut frontier = vec![service.name.clone()];
+    while let Some(name) = frontier.pop() {
+        for child in &ctx.model.services {
+            let is_child = extends_parent(ctx, child).is_some_and(|p| p.name == name);
+            if is_child && child.name != service.name && !found.iter().any(|f| f.name == child.name)
+            {
+                found.push(child);
+                frontier.push(child.name.clone());
+            }
+        }
+    }
+    found
 }
 
 #[cfg(test)]

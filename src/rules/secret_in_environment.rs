@@ -289,6 +289,35 @@ fn check_var(ctx: &Context, state: &mut State, service: &Service, var: &EnvVar) 
         .map_or(tree.node(var.node).start, |k| tree.node(k).start);
     let mut finding = ctx.finding(ID, Severity::Note, service, String::new());
     finding.at = at;
+    let node = tree.node(var.node);
+    let awkward = if matches!(
+        &node.kind,
+        NodeKind::Scalar {
+            style: ScalarStyle::Literal | ScalarStyle::Folded,
+            ..
+        }
+    ) {
+        Some("is a block scalar (| or >), whose line breaks are part of the value")
+    } else if node.tagged {
+        Some("carries a YAML tag")
+    } else if node.anchor.is_some() {
+        Some("is anchored and reused elsewhere in the file")
+    } else if var.form == Form::Map
+        && var.origin == Origin::Own
+        && shadowed_in_merge(tree, service, var)
+    {
+        Some("hides another value merged in with <<, which would come back")
+    } else {
+        None
+    };
+    if let Some(why) = awkward {
+        finding.severity = Severity::Warning;
+        finding.message = format!(
+            "{} holds a literal credential, but its value {why}; move it out by hand",
+            var.name
+        );
+        return Some(finding);
+    }
     let env_path = format!("services/{}/environment/{}", service.name, var.name);
 
     let literal = match kind {
@@ -352,10 +381,23 @@ fn check_var(ctx: &Context, state: &mut State, service: &Service, var: &EnvVar) 
         Err(why) => why,
     };
 
-    let fallback = format!("{}_{}", service.name, var.name)
-        .to_ascii_uppercase()
-        .replace(|c: char| !c.is_ascii_alphanumeric() && c != '_', "_");
-    let env_name = state.env_name(&var.name, &fallback, &literal);
+    // Interpolation names are `[A-Za-z_][A-Za-z0-9_]*`; others get a clean one.
+    let sanitize = |s: &str| {
+        s.to_ascii_uppercase()
+            .replace(|c: char| !c.is_ascii_alphanumeric() && c != '_', "_")
+    };
+    let fallback = sanitize(&format!("{}_{}", service.name, var.name));
+    let valid = var
+        .name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !var.name.starts_with(|c: char| c.is_ascii_digit());
+    let preferred = if valid {
+        var.name.clone()
+    } else {
+        fallback.clone()
+    };
+    let env_name = state.env_name(&preferred, &fallback, &literal);
     finding
         .edits
         .push(replace_value(var, &env_path, &required_var(&env_name)));
@@ -530,6 +572,25 @@ fn references_variable(ctx: &Context, service: &Service, name: &str) -> Option<&
     .into_iter()
     .find(|(_, node)| uses(*node))
     .map(|(place, _)| place)
+}
+
+/// Whether a variable written in the service's own `environment` mapping
+/// hides one of the same name that a `<<` merge brings into it.
+fn shadowed_in_merge(tree: &crate::syntax::SyntaxTree, service: &Service, var: &EnvVar) -> bool {
+    let Some(map) = service.value("environment") else {
+        return false;
+    };
+    tree.entries(map)
+        .iter()
+        .filter(|e| tree.scalar(e.key) == Some("<<"))
+        .flat_map(|e| {
+            if tree.is_sequence(e.value) {
+                tree.items(e.value).to_vec()
+            } else {
+                vec![e.value]
+            }
+        })
+        .any(|source| crate::model::merged_fields(tree, source).contains_key(&var.name))
 }
 
 /// Whether `${NAME}` appears elsewhere in a form whose value would change

@@ -81,7 +81,15 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
     let resources = deploy.and_then(|d| tree.get(d.value, "resources"));
     let limits = resources.and_then(|r| tree.get(r, "limits"));
     let has_limit = |key: &str| limits.is_some_and(|l| merged_fields(tree, l).contains_key(key));
-    let legacy = LEGACY_KEYS.iter().any(|k| service.field(k).is_some());
+    // Children that extend this service get its limits too; Compose rejects
+    // legacy and deploy memory limits side by side, so follow their form.
+    let children = super::extends_children(ctx, service);
+    let own_in = |c: &&Service, k: &str| c.field(k).is_some_and(|f| f.origin == Origin::Own);
+    let child_legacy = children
+        .iter()
+        .any(|c| LEGACY_KEYS.iter().any(|k| own_in(c, k)));
+    let child_deploy = children.iter().any(|c| own_in(c, "deploy"));
+    let legacy = LEGACY_KEYS.iter().any(|k| service.field(k).is_some()) || child_legacy;
 
     let missing_memory = !has_limit("memory") && service.field("mem_limit").is_none();
     let missing_cpus = !has_limit("cpus")
@@ -92,6 +100,9 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
         return None;
     }
     let warn = |message: String| Some(ctx.finding(ID, Severity::Warning, service, message));
+    if child_legacy && child_deploy {
+        return warn("limits not added: services extending it set limits in both the legacy and the deploy form".into());
+    }
     if let Some(from) = &service.unresolved_extends {
         return warn(format!(
             "limits not added: the service extends {from}, whose limits harden cannot see"
@@ -99,9 +110,7 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
     }
 
     // Limits added to a parent in this file reach it through extends.
-    if let Some(parent) = super::extends_parent(ctx, service)
-        && check_service(ctx, parent).is_some_and(|f| !f.edits.is_empty())
-    {
+    if lineage_adds(ctx, service) {
         return None;
     }
 
@@ -172,6 +181,14 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
     Some(finding)
 }
 
+/// Whether a service this one extends (at any depth) gets limits from this
+/// run, which then reach this one through `extends`.
+fn lineage_adds(ctx: &Context, service: &Service) -> bool {
+    super::extends_parent(ctx, service).is_some_and(|p| {
+        check_service(ctx, p).is_some_and(|f| !f.edits.is_empty()) || lineage_adds(ctx, p)
+    })
+}
+
 /// Edits that put `limits` (and a memory reservation) under
 /// `deploy.resources`, creating only the levels that are missing.
 fn deploy_edits(
@@ -211,6 +228,14 @@ fn deploy_edits(
                 NewValue::map(vec![("resources", NewValue::Map(resources))]),
             )],
         )]);
+    }
+    if tree.node(deploy.value).tagged {
+        return Err("`deploy` carries a tag such as !reset that harden leaves alone".into());
+    }
+    if let Some(res) = crate::model::merged_fields(tree, deploy.value).get("resources")
+        && res.origin != Origin::Own
+    {
+        return Err("`deploy.resources` is merged in with `<<`; an own one would hide it".into());
     }
     if tree.node(deploy.value).is_null() {
         let entries = vec![("resources".to_string(), NewValue::Map(resources))];

@@ -110,7 +110,11 @@ fn decide<'p>(ctx: &Context<'p>, service: &Service) -> Decision<'p> {
             paths.push(value);
         }
     }
-    let mounts = service.mount_targets(tree);
+    let mut mounts = service.mount_targets(tree);
+    // A path a child mounts itself would be mounted twice in that child.
+    for child in super::extends_children(ctx, service) {
+        mounts.extend(child.mount_targets(tree));
+    }
     paths.retain(|path| !mounts.iter().any(|(target, _)| covers(target, path)));
 
     let user = service.user(tree);
