@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+mod support;
+
 use harden::output;
 use harden::source::SourceFile;
 
@@ -69,10 +71,47 @@ fn every_fixture_matches_its_snapshots() {
                 String::from_utf8_lossy(&notes).to_string()
             );
 
+            oracle_accepts_if_input_is(&name, &text, &outcome.output());
+
             // The output is a fixed point: hardening it again changes nothing.
             let again = SourceFile::new(&rel.to_string_lossy(), Some(&path), outcome.output());
             let second = harden::harden(again).unwrap_or_else(|e| panic!("{name} second run: {e}"));
             assert!(!second.changed(), "{name}: second run changed the file");
         }
     });
+}
+
+/// With the real Compose loader configured (`HARDEN_ORACLE`), an input it
+/// accepts must give an output it accepts, with every variable the output
+/// newly requires set.
+fn oracle_accepts_if_input_is(name: &str, input: &str, output: &str) {
+    if support::oracle().is_none() {
+        return;
+    }
+    let dir = support::TempDir::new(name);
+    std::fs::write(dir.path().join("in.yml"), input).expect("write input");
+    std::fs::write(dir.path().join("out.yml"), output).expect("write output");
+    if support::oracle_accepts_full(dir.path(), Path::new("in.yml"), &[]).is_err() {
+        return;
+    }
+    let required: Vec<String> = output
+        .match_indices("${")
+        .filter_map(|(i, _)| {
+            let rest = &output[i + 2..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            rest[name.len()..].starts_with(":?").then_some(name)
+        })
+        .collect();
+    let env: Vec<(&str, &str)> = required
+        .iter()
+        .map(|n| (n.as_str(), "placeholder"))
+        .collect();
+    let verdict = support::oracle_accepts_full(dir.path(), Path::new("out.yml"), &env);
+    assert!(
+        verdict.is_ok(),
+        "{name}: Compose rejects the output: {verdict:?}"
+    );
 }

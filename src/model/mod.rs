@@ -113,6 +113,8 @@ pub struct Service {
     /// Values of keys that both this service and the one it extends set:
     /// Compose appends the parent's sequences to the child's own.
     pub extended_values: IndexMap<String, Vec<NodeId>>,
+    /// Index of the service this one extends in the same file.
+    pub extends_parent: Option<usize>,
 }
 
 /// Top-level sections and services of one Compose file.
@@ -124,6 +126,10 @@ pub struct ComposeModel {
     /// The `<<` of `services` itself, when whole services are merged in
     /// from an anchor; those live in the anchor and are not hardened.
     pub merged_services: Option<NodeId>,
+    /// Service name → index in `services`.
+    index: std::collections::HashMap<String, usize>,
+    /// For each service, the services that extend it directly.
+    children: Vec<Vec<usize>>,
 }
 
 impl ComposeModel {
@@ -202,21 +208,81 @@ impl ComposeModel {
                     fields,
                     unresolved_extends: None,
                     extended_values: IndexMap::new(),
+                    extends_parent: None,
                 });
             }
         }
         resolve_extends(tree, &mut services);
 
+        let index = services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.clone(), i))
+            .collect();
+        let mut children = vec![Vec::new(); services.len()];
+        for (i, service) in services.iter().enumerate() {
+            if let Some(p) = service.extends_parent {
+                children[p].push(i);
+            }
+        }
         Ok(ComposeModel {
             root,
             services_node,
             services,
             merged_services,
+            index,
+            children,
         })
     }
 
     pub fn service(&self, name: &str) -> Option<&Service> {
-        self.services.iter().find(|s| s.name == name)
+        self.index.get(name).map(|&i| &self.services[i])
+    }
+
+    /// Where a service sits in `services`.
+    pub fn position(&self, service: &Service) -> usize {
+        self.index.get(&service.name).copied().unwrap_or(0)
+    }
+
+    /// Service indexes with every `extends` parent before its children.
+    pub fn parents_first(&self) -> Vec<usize> {
+        let depth = |mut i: usize| {
+            let mut d = 0;
+            while let Some(p) = self.services[i]
+                .extends_parent
+                .filter(|_| d <= self.services.len())
+            {
+                i = p;
+                d += 1;
+            }
+            d
+        };
+        let mut order: Vec<usize> = (0..self.services.len()).collect();
+        order.sort_by_key(|&i| depth(i));
+        order
+    }
+
+    /// The service `service` extends in this file, if any.
+    pub fn parent_of(&self, service: &Service) -> Option<&Service> {
+        service.extends_parent.map(|p| &self.services[p])
+    }
+
+    /// Every service that extends `service` in this file, at any depth.
+    pub fn descendants_of(&self, service: &Service) -> Vec<&Service> {
+        let Some(&start) = self.index.get(&service.name) else {
+            return Vec::new();
+        };
+        let mut found = Vec::new();
+        let mut frontier = vec![start];
+        while let Some(i) = frontier.pop() {
+            for &child in &self.children[i] {
+                if child != start && !found.contains(&child) {
+                    found.push(child);
+                    frontier.push(child);
+                }
+            }
+        }
+        found.into_iter().map(|i| &self.services[i]).collect()
     }
 
     /// A top-level section such as `networks` or `secrets`.
@@ -235,12 +301,16 @@ impl AliasCheck for crate::syntax::Node {
     }
 }
 
+const MAX_EXTENDS_DEPTH: usize = 8;
+
 /// Adds the fields of same-file `extends` parents, marking the rest unresolved.
 fn resolve_extends(tree: &SyntaxTree, services: &mut [Service]) {
     let parents: Vec<Option<(Option<String>, String)>> =
         services.iter().map(|s| extends_target(tree, s)).collect();
     // Resolve in dependency order by iterating to a fixed point; chains are short.
     let mut done = vec![false; services.len()];
+    // Rules walk extends chains; real ones are a few links long.
+    let mut depth = vec![0usize; services.len()];
     for _ in 0..services.len().max(1) {
         let mut progressed = false;
         for i in 0..services.len() {
@@ -290,7 +360,13 @@ fn resolve_extends(tree: &SyntaxTree, services: &mut [Service]) {
                             )
                         })
                         .collect();
-                    let unresolved = services[p].unresolved_extends.clone();
+                    depth[i] = depth[p] + 1;
+                    services[i].extends_parent = Some(p);
+                    let unresolved = if depth[i] > MAX_EXTENDS_DEPTH {
+                        Some(format!("a chain of more than {MAX_EXTENDS_DEPTH} extends"))
+                    } else {
+                        services[p].unresolved_extends.clone()
+                    };
                     let mut parent_extended = services[p].extended_values.clone();
                     let child = &mut services[i];
                     for (k, f) in inherited {

@@ -92,6 +92,33 @@ impl PlannedEdit {
     }
 }
 
+impl PlannedEdit {
+    /// The string items this edit adds to the list under `key`.
+    pub fn planned_items(&self, key: &str) -> Vec<String> {
+        let strings = |v: &NewValue| match v {
+            NewValue::Seq(items) => items
+                .iter()
+                .filter_map(|i| match i {
+                    NewValue::Str(s) | NewValue::Raw(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        match &self.op {
+            EditOp::AddEntries { entries, .. } | EditOp::FillValue { entries, .. } => entries
+                .iter()
+                .filter(|(k, _)| k == key)
+                .flat_map(|(_, v)| strings(v))
+                .collect(),
+            EditOp::AppendItems { items, .. } if self.path.rsplit('/').next() == Some(key) => {
+                strings(&NewValue::Seq(items.clone()))
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct EditPlan {
     pub edits: Vec<PlannedEdit>,

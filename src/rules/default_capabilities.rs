@@ -41,15 +41,11 @@ impl Rule for DefaultCapabilities {
     }
 
     fn check(&self, ctx: &Context) -> Vec<Finding> {
-        ctx.model
-            .services
-            .iter()
-            .filter_map(|s| check_service(ctx, s))
-            .collect()
+        super::parents_first(ctx, |service, done| check_service(ctx, service, done))
     }
 }
 
-fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
+fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> Option<Finding> {
     let tree = ctx.tree;
     let dropped_all = service
         .strings(tree, "cap_drop")
@@ -77,27 +73,60 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
 
     // A parent in this file that gets cap_drop and no-new-privileges passes
     // them on through extends (lists are appended): add only extra caps.
-    if let Some(parent) = adding_ancestor(ctx, service) {
+    if let Some(parent) = adding_ancestor(ctx, service, done) {
+        // What the parent will hold after this run reaches this service
+        // through `extends`; add only what it will not.
+        let mut ancestors = Vec::new();
+        let mut next = super::extends_parent(ctx, service);
+        while let Some(p) = next.filter(|p| ancestors.len() < 64 && p.name != service.name) {
+            ancestors.push(p);
+            next = super::extends_parent(ctx, p);
+        }
+        let planned: Vec<_> = ancestors
+            .iter()
+            .filter_map(|a| done.get(ctx.model.position(a)).and_then(Option::as_ref))
+            .flat_map(|f| f.edits.iter().cloned())
+            .collect();
+        let provides = |key: &str, item: &str| {
+            ancestors
+                .iter()
+                .any(|a| a.strings(tree, key).iter().any(|i| i == item))
+                || planned
+                    .iter()
+                    .any(|e| e.planned_items(key).iter().any(|i| i == item))
+        };
         let (needed, why) = needed_caps(ctx, service);
-        let (parent_needed, _) = needed_caps(ctx, parent);
         let extra: Vec<String> = needed
             .into_iter()
-            .filter(|c| !parent_needed.contains(c))
+            .filter(|c| !provides("cap_add", c))
             .collect();
-        let edit = extend_list(ctx, service, "cap_add", &extra)
-            .ok()
-            .flatten()?;
-        let mut finding = ctx.finding(
-            ID,
-            Severity::Note,
-            service,
-            format!(
+        let mut edits = Vec::new();
+        let mut said = Vec::new();
+        if let Ok(Some(edit)) = extend_list(ctx, service, "cap_add", &extra) {
+            edits.push(edit);
+            said.push(format!(
                 "cap_add {} on top of {}'s ({why})",
                 extra.join(", "),
                 parent.name
-            ),
-        );
-        finding.edits.push(edit);
+            ));
+        }
+        if !no_new_privs
+            && !provides("security_opt", "no-new-privileges:true")
+            && let Ok(Some(edit)) = extend_list(
+                ctx,
+                service,
+                "security_opt",
+                &["no-new-privileges:true".to_string()],
+            )
+        {
+            edits.push(edit);
+            said.push("no-new-privileges".to_string());
+        }
+        if edits.is_empty() {
+            return None;
+        }
+        let mut finding = ctx.finding(ID, Severity::Note, service, said.join("; "));
+        finding.edits = edits;
         return Some(finding);
     }
 
@@ -154,12 +183,20 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
 
 /// The nearest service this one extends (at any depth) that gets
 /// `cap_drop` from this run, which then reaches this one through `extends`.
-fn adding_ancestor<'m>(ctx: &Context<'m>, service: &Service) -> Option<&'m Service> {
-    let parent = super::extends_parent(ctx, service)?;
-    if check_service(ctx, parent).is_some_and(|f| f.edits.iter().any(|e| e.adds_key("cap_drop"))) {
-        return Some(parent);
+fn adding_ancestor<'m>(
+    ctx: &Context<'m>,
+    service: &Service,
+    done: &[Option<Finding>],
+) -> Option<&'m Service> {
+    let mut next = super::extends_parent(ctx, service);
+    while let Some(p) = next {
+        let finding = done.get(ctx.model.position(p)).and_then(Option::as_ref);
+        if finding.is_some_and(|f| f.edits.iter().any(|e| e.adds_key("cap_drop"))) {
+            return Some(p);
+        }
+        next = super::extends_parent(ctx, p).filter(|pp| pp.name != service.name);
     }
-    adding_ancestor(ctx, parent)
+    None
 }
 
 /// The capabilities to add back after `cap_drop: [ALL]`, and why.

@@ -309,37 +309,28 @@ pub fn add_top_level_entry(
 /// The service named by a same-file `extends`, whose keys Compose merges
 /// into this one.
 pub fn extends_parent<'m>(ctx: &Context<'m>, service: &Service) -> Option<&'m Service> {
-    let tree = ctx.tree;
-    let field = service.field("extends")?;
-    let name = match tree.scalar(field.value) {
-        Some(name) => name,
-        None => {
-            if tree.get(field.value, "file").is_some() {
-                return None;
-            }
-            tree.get(field.value, "service")
-                .and_then(|n| tree.scalar(n))?
-        }
-    };
-    ctx.model.service(name).filter(|p| p.name != service.name)
+    ctx.model.parent_of(service)
+}
+
+/// Runs `check` over the services with every `extends` parent before its
+/// children, handing each the results of the ones before; findings come
+/// back in file order.
+pub fn parents_first<'c>(
+    ctx: &Context<'c>,
+    mut check: impl FnMut(&Service, &[Option<Finding>]) -> Option<Finding>,
+) -> Vec<Finding> {
+    let services = &ctx.model.services;
+    let mut done: Vec<Option<Finding>> = vec![None; services.len()];
+    for i in ctx.model.parents_first() {
+        done[i] = check(&services[i], &done);
+    }
+    done.into_iter().flatten().collect()
 }
 
 /// Every service that extends `service` in this file, directly or through
 /// others: Compose merges into them whatever `service` gets.
 pub fn extends_children<'m>(ctx: &Context<'m>, service: &Service) -> Vec<&'m Service> {
-    let mut found: Vec<&'m Service> = Vec::new();
-    let mut frontier = vec![service.name.clone()];
-    while let Some(name) = frontier.pop() {
-        for child in &ctx.model.services {
-            let is_child = extends_parent(ctx, child).is_some_and(|p| p.name == name);
-            if is_child && child.name != service.name && !found.iter().any(|f| f.name == child.name)
-            {
-                found.push(child);
-                frontier.push(child.name.clone());
-            }
-        }
-    }
-    found
+    ctx.model.descendants_of(service)
 }
 
 #[cfg(test)]

@@ -41,11 +41,7 @@ impl Rule for UnboundedResources {
     }
 
     fn check(&self, ctx: &Context) -> Vec<Finding> {
-        ctx.model
-            .services
-            .iter()
-            .filter_map(|s| check_service(ctx, s))
-            .collect()
+        super::parents_first(ctx, |service, done| check_service(ctx, service, done))
     }
 }
 
@@ -75,7 +71,7 @@ fn limits_for(profile: Option<&ImageProfile>) -> Limits {
     }
 }
 
-fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
+fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> Option<Finding> {
     let tree = ctx.tree;
     let deploy = service.field("deploy");
     let resources = deploy.and_then(|d| tree.get(d.value, "resources"));
@@ -110,7 +106,7 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
     }
 
     // Limits added to a parent in this file reach it through extends.
-    if lineage_adds(ctx, service) {
+    if lineage_adds(ctx, service, done) {
         return None;
     }
 
@@ -182,11 +178,21 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
 }
 
 /// Whether a service this one extends (at any depth) gets limits from this
-/// run, which then reach this one through `extends`.
-fn lineage_adds(ctx: &Context, service: &Service) -> bool {
-    super::extends_parent(ctx, service).is_some_and(|p| {
-        check_service(ctx, p).is_some_and(|f| !f.edits.is_empty()) || lineage_adds(ctx, p)
-    })
+/// run, which then reach this one through `extends`. `done` holds the
+/// results of the services checked before (parents come first).
+fn lineage_adds(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> bool {
+    let mut next = super::extends_parent(ctx, service);
+    while let Some(p) = next {
+        let adds = done
+            .get(ctx.model.position(p))
+            .and_then(Option::as_ref)
+            .is_some_and(|f| !f.edits.is_empty());
+        if adds {
+            return true;
+        }
+        next = super::extends_parent(ctx, p).filter(|pp| pp.name != service.name);
+    }
+    false
 }
 
 /// Edits that put `limits` (and a memory reservation) under
