@@ -203,13 +203,31 @@ impl<'a> Patcher<'a> {
     fn flow_insert(&self, id: NodeId, parts: &[String]) -> TextEdit {
         let node = self.tree.node(id);
         let last_child = match &node.kind {
-            NodeKind::Mapping { entries } => entries.last().map(|e| self.tree.node(e.value).end),
+            NodeKind::Mapping { entries } => entries.last().map(|e| {
+                let (key, value) = (self.tree.node(e.key), self.tree.node(e.value));
+                if value.start != value.end {
+                    return value.end;
+                }
+                // An empty value (`{a: }` or `{a}`) sits before its colon.
+                let after_key = &self.src.text[key.end..];
+                let gap = after_key.len() - after_key.trim_start().len();
+                if after_key.trim_start().starts_with(':') {
+                    key.end + gap + 1
+                } else {
+                    key.end
+                }
+            }),
             NodeKind::Sequence { items } => items.last().map(|&i| self.tree.node(i).end),
             _ => None,
         };
         let joined = parts.join(", ");
         match last_child {
-            Some(end) => TextEdit::replace(end, end, format!(", {joined}")),
+            // New entries go after anything else written at the same spot
+            // (the value of an empty last key).
+            Some(end) => TextEdit {
+                depth: 0,
+                ..TextEdit::replace(end, end, format!(", {joined}"))
+            },
             None => {
                 let close = node.end.saturating_sub(1);
                 TextEdit::replace(close, close, joined)
@@ -299,11 +317,24 @@ impl<'a> Patcher<'a> {
         all.extend(entries.iter().cloned());
 
         if self.in_flow_context(node.start) {
-            edits.push(TextEdit::replace(
-                node.start,
-                node.end,
-                render::flow(&NewValue::Map(all)),
-            ));
+            let rendered = render::flow(&NewValue::Map(all));
+            if node.start != node.end {
+                edits.push(TextEdit::replace(node.start, node.end, rendered));
+                return Ok(());
+            }
+            // An empty value goes right after its key and colon (`{a: }`),
+            // or gets a colon when it has none (`{a}`).
+            let key_end = self
+                .key_of(value)
+                .map_or(node.start, |k| self.tree.node(k).end);
+            let after = &self.src.text[key_end..];
+            let gap = after.len() - after.trim_start().len();
+            if after.trim_start().starts_with(':') {
+                let at = key_end + gap + 1;
+                edits.push(TextEdit::replace(at, at, format!(" {rendered}")));
+            } else {
+                edits.push(TextEdit::replace(key_end, key_end, format!(": {rendered}")));
+            }
             return Ok(());
         }
         // Block: the key sits at the start of the line that holds the value.
@@ -317,7 +348,7 @@ impl<'a> Patcher<'a> {
             // Drop the spaces between `key:` and the removed value too.
             let before = self.src.text[..node.start].trim_end_matches(' ');
             let start = if before.ends_with(':') {
-                before.len() + 1
+                before.len()
             } else {
                 node.start
             };
@@ -334,6 +365,16 @@ impl<'a> Patcher<'a> {
         edit.depth = indent;
         edits.push(edit);
         Ok(())
+    }
+
+    /// The key whose value is `value`, if it is a mapping value.
+    fn key_of(&self, value: NodeId) -> Option<NodeId> {
+        self.tree.nodes.iter().find_map(|n| match &n.kind {
+            NodeKind::Mapping { entries } => {
+                entries.iter().find(|e| e.value == value).map(|e| e.key)
+            }
+            _ => None,
+        })
     }
 
     /// Whether `offset` lies inside a `{...}` or `[...]` collection.

@@ -333,6 +333,14 @@ fn scalar_end(text: &str, start: usize, end: usize, style: ScalarStyle) -> usize
         return end;
     }
     let raw = &text[start..end];
+    if raw.trim().is_empty() {
+        // No content at all: the scalar ends with its header line.
+        let header = text[..start].rfind(['|', '>']).unwrap_or(start);
+        return text[header..]
+            .find(['\r', '\n'])
+            .map_or(text.len(), |i| header + i)
+            .min(end.max(header));
+    }
     if block_header_keeps(text, start) {
         let kept = raw.trim_end_matches([' ', '\t']);
         let without_last_break = kept
@@ -374,9 +382,6 @@ fn check_duplicate_keys(
         let Some(key) = tree.scalar(entry.key) else {
             continue;
         };
-        if key == "<<" {
-            continue;
-        }
         let occurrences = seen.entry(key).or_default();
         occurrences.push(entry.key);
         if occurrences.len() == 2 {
