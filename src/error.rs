@@ -43,28 +43,44 @@ impl InputError {
     }
 }
 
-/// A source line with any credential it holds masked: error messages are
-/// printed and logged, secret values must never be.
+/// A source line with any credential it may hold masked: error messages
+/// are printed and logged, secret values must never be. Everything after
+/// the first credential-like word (or a URL's user part) is hidden, and
+/// very long lines are cut.
 fn redact(line: &str) -> String {
-    let body = line
-        .trim_start()
-        .trim_start_matches("- ")
-        .trim_start_matches(['"', '\'']);
-    let split = [": ", "="]
+    const MARKERS: &[&str] = &["pass", "pwd", "secret", "token", "key", "credential", "auth"];
+    let lower = line.to_ascii_lowercase();
+    // Where hiding starts: after a marker word (kept whole: `PASSWORD`),
+    // or right after a URL scheme.
+    let marker = MARKERS
         .iter()
-        .filter_map(|sep| body.find(sep).map(|i| (i, sep.len())))
-        .min();
-    let Some((at, width)) = split else {
-        return line.to_string();
+        .filter_map(|m| lower.find(m).map(|i| i + m.len()))
+        .min()
+        .map(|at| line[at..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(line.len(), |i| at + i));
+    let scheme = lower.find("://").map(|i| i + 3);
+    let cut = match (marker, scheme) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     };
-    let key = body[..at].trim_end_matches(['"', '\'']);
-    let value = &body[at + width..];
-    let secret = crate::rules::is_secret_name(key) || crate::rules::has_url_password(value);
-    if !secret || value.trim().is_empty() {
-        return line.to_string();
+    let mut shown = match cut {
+        Some(word_end) => {
+            if line[word_end..].trim().is_empty() {
+                return truncate(line);
+            }
+            format!("{}<redacted>", &line[..word_end])
+        }
+        None => line.to_string(),
+    };
+    shown = truncate(&shown);
+    shown
+}
+
+fn truncate(line: &str) -> String {
+    const MAX: usize = 160;
+    match line.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line.to_string(),
     }
-    let value_start = line.len() - value.len();
-    format!("{}<redacted>", &line[..value_start])
 }
 
 impl fmt::Display for InputError {
@@ -100,19 +116,18 @@ mod tests {
 
     #[test]
     fn snippets_never_show_credentials() {
-        assert_eq!(
-            redact("      POSTGRES_PASSWORD: hunter2 # x"),
-            "      POSTGRES_PASSWORD: <redacted>"
-        );
-        assert_eq!(
-            redact("      - API_TOKEN=abc"),
-            "      - API_TOKEN=<redacted>"
-        );
-        assert_eq!(
-            redact("      URL: postgres://u:pw@db/x"),
-            "      URL: <redacted>"
-        );
-        assert_eq!(redact("    image: nginx"), "    image: nginx");
+        let cases = [
+            ("      POSTGRES_PASSWORD: hunter2 # x", "      POSTGRES_PASSWORD<redacted>"),
+            ("      - API_TOKEN=abc", "      - API_TOKEN<redacted>"),
+            ("      URL: postgres://u:pw@db/x", "      URL: postgres://<redacted>"),
+            ("    environment: {DB_PASSWORD: x, A: [", "    environment: {DB_PASSWORD<redacted>"),
+            ("    command: redis-server --requirepass hunter2", "    command: redis-server --requirepass<redacted>"),
+            ("    image: nginx", "    image: nginx"),
+        ];
+        for (line, shown) in cases {
+            assert_eq!(redact(line), shown);
+        }
+        assert!(redact(&"x".repeat(10_000)).chars().count() < 200);
     }
 }
 
