@@ -18,11 +18,20 @@ pub struct InputError {
 
 impl InputError {
     pub fn syntax(src: &SourceFile, line: usize, col: usize, message: String) -> InputError {
-        let snippet = src
-            .text
-            .lines()
-            .nth(line.saturating_sub(1))
-            .map(|l| redact(l.trim_end()));
+        let lines: Vec<&str> = src.text.lines().collect();
+        let index = line.saturating_sub(1);
+        let snippet = lines.get(index).map(|l| {
+            // A value continued from a line above that names a credential
+            // (a multi-line flow mapping, a folded plain scalar) is hidden whole.
+            let near = lines[index.saturating_sub(3)..index]
+                .iter()
+                .any(|l| redact(l) != *l);
+            if near {
+                format!("{}<redacted>", &l[..l.len() - l.trim_start().len()])
+            } else {
+                redact(l.trim_end())
+            }
+        });
         InputError {
             file: src.display_name.clone(),
             line,
@@ -48,7 +57,15 @@ impl InputError {
 /// the first credential-like word (or a URL's user part) is hidden, and
 /// very long lines are cut.
 fn redact(line: &str) -> String {
-    const MARKERS: &[&str] = &["pass", "pwd", "secret", "token", "key", "credential", "auth"];
+    const MARKERS: &[&str] = &[
+        "pass",
+        "pwd",
+        "secret",
+        "token",
+        "key",
+        "credential",
+        "auth",
+    ];
     let lower = line.to_ascii_lowercase();
     // Where hiding starts: after a marker word (kept whole: `PASSWORD`),
     // or right after a URL scheme.
@@ -56,7 +73,11 @@ fn redact(line: &str) -> String {
         .iter()
         .filter_map(|m| lower.find(m).map(|i| i + m.len()))
         .min()
-        .map(|at| line[at..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(line.len(), |i| at + i));
+        .map(|at| {
+            line[at..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .map_or(line.len(), |i| at + i)
+        });
     let scheme = lower.find("://").map(|i| i + 3);
     let cut = match (marker, scheme) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -117,11 +138,23 @@ mod tests {
     #[test]
     fn snippets_never_show_credentials() {
         let cases = [
-            ("      POSTGRES_PASSWORD: hunter2 # x", "      POSTGRES_PASSWORD<redacted>"),
+            (
+                "      POSTGRES_PASSWORD: hunter2 # x",
+                "      POSTGRES_PASSWORD<redacted>",
+            ),
             ("      - API_TOKEN=abc", "      - API_TOKEN<redacted>"),
-            ("      URL: postgres://u:pw@db/x", "      URL: postgres://<redacted>"),
-            ("    environment: {DB_PASSWORD: x, A: [", "    environment: {DB_PASSWORD<redacted>"),
-            ("    command: redis-server --requirepass hunter2", "    command: redis-server --requirepass<redacted>"),
+            (
+                "      URL: postgres://u:pw@db/x",
+                "      URL: postgres://<redacted>",
+            ),
+            (
+                "    environment: {DB_PASSWORD: x, A: [",
+                "    environment: {DB_PASSWORD<redacted>",
+            ),
+            (
+                "    command: redis-server --requirepass hunter2",
+                "    command: redis-server --requirepass<redacted>",
+            ),
             ("    image: nginx", "    image: nginx"),
         ];
         for (line, shown) in cases {

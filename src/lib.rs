@@ -50,6 +50,18 @@ impl Outcome {
 pub fn harden(src: SourceFile) -> Result<Outcome, HardenError> {
     // The syntax tree reports syntax errors and duplicate keys with every
     // location; serde-saphyr then checks merge keys and alias budgets.
+    // Old Mac line breaks (a bare CR) would mix with the LF of new lines.
+    if let Some(at) = src
+        .text
+        .match_indices('\r')
+        .map(|(i, _)| i)
+        .find(|&i| src.text.as_bytes().get(i + 1) != Some(&b'\n'))
+    {
+        let (line, col) = src.line_col(at);
+        let message = "line breaks here are a bare CR; convert the file to LF or CRLF line endings"
+            .to_string();
+        return Err(InputError::syntax(&src, line, col, message).into());
+    }
     let tree = SyntaxTree::parse(&src)?;
     if let Err((line, col, message)) = strict::check(&src.text) {
         let first = message.lines().next().unwrap_or("invalid YAML");

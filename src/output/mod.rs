@@ -23,14 +23,27 @@ pub fn unified_diff(src: &SourceFile, old: &str, new: &str) -> String {
         .to_string()
 }
 
+/// The name in the diff headers: the path as given, without `./`, `../`
+/// or a leading `/`, so `patch -p1` run beside the file finds it; a tab
+/// ends a name with spaces, as `diff` does.
 fn diff_name(display: &str) -> String {
     if display == "-" || display == "<stdin>" {
         return "stdin".to_string();
     }
-    display
-        .trim_start_matches("./")
-        .trim_start_matches('/')
-        .to_string()
+    let parts: Vec<&str> = display
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != "." && *p != "..")
+        .collect();
+    let name = if display.contains("..") {
+        parts.last().copied().unwrap_or(display).to_string()
+    } else {
+        parts.join("/")
+    };
+    if name.contains(' ') {
+        format!("{name}\t")
+    } else {
+        name
+    }
 }
 
 /// One line per finding: `FILE:LINE:COL: severity[rule]: service: message`.

@@ -87,7 +87,7 @@ pub fn write_all(
         }
         text.push_str(env_lines.trim_start_matches('\n'));
         text.push('\n');
-        replace_file(&env_path, &text, Some(0o600))?;
+        replace_file(&resolve_link(&env_path), &text, Some(0o600))?;
         report.created.push(".env entries".to_string());
     }
     // Compose reads relative paths from the folder of the path it is given,

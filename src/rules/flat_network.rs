@@ -392,6 +392,12 @@ fn cannot_join(ctx: &Context, client: &Service) -> Option<String> {
     if client.unresolved_extends.is_some() {
         return Some("it extends a definition harden cannot see".into());
     }
+    if client
+        .value("networks")
+        .is_some_and(|n| ctx.tree.node(ctx.tree.resolve(n)).is_null())
+    {
+        return Some("its `networks` key is empty".into());
+    }
     match client.field("networks") {
         Some(f) if matches!(f.origin, Origin::Merged { .. }) => {
             Some("its networks are inherited through `<<`".into())
