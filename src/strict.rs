@@ -10,6 +10,10 @@ use serde_json::Value;
 fn options() -> serde_saphyr::Options {
     let mut budget = serde_saphyr::Budget::default();
     budget.enforce_alias_anchor_ratio = false;
+    // Generated stacks with thousands of services are legitimate; the
+    // defaults (250k nodes) stop at a few MB. Alias and depth limits stay.
+    budget.max_nodes = 5_000_000;
+    budget.max_events = 20_000_000;
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget);
     options

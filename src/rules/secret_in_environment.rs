@@ -235,8 +235,31 @@ pub fn classify(name: &str, value: &str) -> Option<SecretValue> {
     }
     match url_password(value) {
         Some(password) if !password.contains('$') => Some(SecretValue::Mixed),
+        _ if by_name && looks_like_credential(&without_interpolations(value)) => {
+            Some(SecretValue::Mixed)
+        }
         _ => None,
     }
+}
+
+/// The literal text of a value once every `${...}` and `$NAME` is removed.
+fn without_interpolations(value: &str) -> String {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        rest = if let Some(inner) = after.strip_prefix('{') {
+            inner.find('}').map_or("", |end| &inner[end + 1..])
+        } else if let Some(escaped) = after.strip_prefix('$') {
+            out.push('$');
+            escaped
+        } else {
+            after.trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        };
+    }
+    out.push_str(rest);
+    out
 }
 
 fn looks_like_credential(value: &str) -> bool {
@@ -737,6 +760,11 @@ mod tests {
             Some(SecretValue::Mixed)
         );
         assert_eq!(classify("SECRET_ENABLED", "true"), None);
+        assert_eq!(
+            classify("DB_PASSWORD", "hunter2${SUFFIX}"),
+            Some(SecretValue::Mixed)
+        );
+        assert_eq!(classify("DB_PASSWORD", "${PREFIX}${SUFFIX}"), None);
         assert_eq!(classify("LOG_LEVEL", "debug"), None);
         assert_eq!(
             classify("PW", "a$$b"),
