@@ -302,7 +302,12 @@ impl<'a> Patcher<'a> {
         let node = tree.node(value);
         let mut all = Vec::new();
         let alias_text = match &node.kind {
-            NodeKind::Alias { .. } => Some(self.src.text[node.start..node.end].to_string()),
+            // An alias to a mapping is kept as a merge; an alias to a null
+            // has nothing to merge (and `<<: *null` is not valid YAML).
+            NodeKind::Alias { target } if tree.is_mapping(*target) => {
+                Some(self.src.text[node.start..node.end].to_string())
+            }
+            NodeKind::Alias { .. } => None,
             _ if node.is_null() => None,
             _ => {
                 return Err(format!(
