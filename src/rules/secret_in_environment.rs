@@ -321,6 +321,8 @@ fn check_var(ctx: &Context, state: &mut State, service: &Service, var: &EnvVar) 
         }
     ) {
         Some("is a block scalar (| or >), whose line breaks are part of the value")
+    } else if matches!(node.kind, NodeKind::Alias { .. }) {
+        Some("comes from an anchor (*alias) that may be used elsewhere")
     } else if node.tagged {
         Some("carries a YAML tag")
     } else if node.anchor.is_some() {
