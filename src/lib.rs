@@ -79,13 +79,7 @@ pub fn harden(src: SourceFile) -> Result<Outcome, HardenError> {
         _ => std::path::PathBuf::from("."),
     });
     let around = Surroundings::load(dir.as_deref(), &tree, &model);
-    let ctx = Context {
-        src: &src,
-        tree: &tree,
-        model: &model,
-        knowledge: Knowledge::builtin(),
-        around: &around,
-    };
+    let ctx = Context::new(&src, &tree, &model, Knowledge::builtin(), &around);
     let mut findings = rules::check_all(&ctx);
     if model
         .services_node

@@ -97,13 +97,7 @@ pub fn verify(
     }
 
     // Idempotence: the rules must have nothing left to do.
-    let ctx = Context {
-        src: &out_src,
-        tree: &tree,
-        model: &model,
-        knowledge: Knowledge::builtin(),
-        around,
-    };
+    let ctx = Context::new(&out_src, &tree, &model, Knowledge::builtin(), around);
     if let Some(left) = rules::check_all(&ctx)
         .into_iter()
         .find(|f| !f.edits.is_empty())

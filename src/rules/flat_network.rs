@@ -46,6 +46,25 @@ impl Rule for FlatNetwork {
         let mut joined: Vec<String> = Vec::new();
 
         let refs = References::build(ctx);
+        let networks_of: Vec<Vec<String>> = ctx
+            .model
+            .services
+            .iter()
+            .map(|s| service_networks(ctx, s))
+            .collect();
+        // Services that may lose a backend they reached: not in another
+        // network namespace, and not datastores themselves (they seldom
+        // talk to each other; listing them is noise).
+        let mut by_network: HashMap<&str, Vec<&Service>> = HashMap::new();
+        for (service, nets) in ctx.model.services.iter().zip(&networks_of) {
+            if service.field("network_mode").is_none()
+                && !ctx.profile(service).is_some_and(|p| p.role.is_backend())
+            {
+                for net in nets {
+                    by_network.entry(net.as_str()).or_default().push(service);
+                }
+            }
+        }
         let mut isolated: Vec<&Service> = Vec::new();
         for backend in &ctx.model.services {
             let Some(profile) = ctx.profile(backend) else {
@@ -125,26 +144,37 @@ impl Rule for FlatNetwork {
             // Services that could reach it before and are not known to use
             // it lose it: say so, since a reference harden cannot see (a
             // config file, a hard-coded address) would break at run time.
-            let before = service_networks(ctx, backend);
-            let losing: Vec<&Service> = ctx
-                .model
-                .services
+            let before = &networks_of[ctx.model.position(backend)];
+            let client_names: HashSet<&str> = clients.iter().map(|c| c.name.as_str()).collect();
+            // Bystanders on the backend's networks, minus its clients: the
+            // count comes from the per-network lists, names from their heads.
+            let mut seen: HashSet<&str> = HashSet::new();
+            let on_nets = before
                 .iter()
-                .filter(|s| s.name != backend.name && s.field("network_mode").is_none())
-                .filter(|s| !clients.iter().any(|c| c.name == s.name))
-                // Datastores seldom talk to each other; listing them is noise.
-                .filter(|s| !ctx.profile(s).is_some_and(|p| p.role.is_backend()))
-                .filter(|s| service_networks(ctx, s).iter().any(|n| before.contains(n)))
-                .collect();
-            if !losing.is_empty() {
+                .flat_map(|n| by_network.get(n.as_str()).into_iter().flatten());
+            let mut count = 0usize;
+            let mut shown: Vec<&str> = Vec::new();
+            for s in on_nets {
+                if s.name == backend.name
+                    || client_names.contains(s.name.as_str())
+                    || !seen.insert(s.name.as_str())
+                {
+                    continue;
+                }
+                count += 1;
+                if shown.len() < 6 {
+                    shown.push(s.name.as_str());
+                }
+            }
+            let losing_len = count;
+            if losing_len > 0 {
                 finding.severity = Severity::Warning;
-                let shown: Vec<&str> = losing.iter().take(6).map(|s| s.name.as_str()).collect();
-                let more = if losing.len() > 6 {
-                    format!(" and {} more", losing.len() - 6)
+                let more = if losing_len > 6 {
+                    format!(" and {} more", losing_len - 6)
                 } else {
                     String::new()
                 };
-                let (verb, whose) = if losing.len() == 1 {
+                let (verb, whose) = if losing_len == 1 {
                     ("reaches", "its")
                 } else {
                     ("reach", "their")

@@ -60,13 +60,38 @@ pub struct Context<'a> {
     pub knowledge: &'a Knowledge,
     /// The `.env` and `env_file`s beside the compose file.
     pub around: &'a crate::surroundings::Surroundings,
+    /// Each service's image profile, by position, looked up once.
+    profiles: Vec<Option<&'a ImageProfile>>,
 }
 
 impl<'a> Context<'a> {
+    pub fn new(
+        src: &'a SourceFile,
+        tree: &'a SyntaxTree,
+        model: &'a ComposeModel,
+        knowledge: &'a Knowledge,
+        around: &'a crate::surroundings::Surroundings,
+    ) -> Context<'a> {
+        let profiles = model
+            .services
+            .iter()
+            .map(|s| s.image(tree).and_then(|image| knowledge.lookup(&image)))
+            .collect();
+        Context {
+            src,
+            tree,
+            model,
+            knowledge,
+            around,
+            profiles,
+        }
+    }
+
     pub fn profile(&self, service: &Service) -> Option<&'a ImageProfile> {
-        service
-            .image(self.tree)
-            .and_then(|image| self.knowledge.lookup(&image))
+        self.profiles
+            .get(self.model.position(service))
+            .copied()
+            .flatten()
     }
 
     /// A short description of the image for messages.
