@@ -95,6 +95,7 @@ pub fn harden(src: SourceFile) -> Result<Outcome, HardenError> {
             moved: Vec::new(),
         });
     }
+    findings.extend(anchored_service_notes(&tree, &model, &findings));
     if let Some(at) = model.merged_services {
         findings.push(Finding {
             rule: "merged-services",
@@ -162,4 +163,48 @@ pub fn harden(src: SourceFile) -> Result<Outcome, HardenError> {
         patched,
         moved,
     })
+}
+
+/// A service whose mapping is an anchor merged into others passes the keys
+/// harden adds on to them: say so, naming them.
+fn anchored_service_notes(
+    tree: &SyntaxTree,
+    model: &ComposeModel,
+    findings: &[Finding],
+) -> Vec<Finding> {
+    let mut notes = Vec::new();
+    for source in &model.services {
+        let Some(anchor) = tree.node(source.node).anchor.as_deref() else {
+            continue;
+        };
+        let edited = findings
+            .iter()
+            .any(|f| f.service.as_deref() == Some(source.name.as_str()) && !f.edits.is_empty());
+        if !edited {
+            continue;
+        }
+        let users: Vec<&str> = model
+            .services
+            .iter()
+            .filter(|u| u.name != source.name)
+            .filter(|u| u.fields.values().any(|f| matches!(&f.origin, model::Origin::Merged { anchor: Some(a) } if a == anchor)))
+            .map(|u| u.name.as_str())
+            .collect();
+        if users.is_empty() {
+            continue;
+        }
+        notes.push(Finding {
+            rule: "merged-service",
+            severity: rules::Severity::Note,
+            service: Some(source.name.clone()),
+            at: tree.node(source.key).start,
+            message: format!(
+                "its mapping is the anchor &{anchor}, so keys added to it also reach {} where they do not set their own",
+                users.join(", ")
+            ),
+            edits: Vec::new(),
+            moved: Vec::new(),
+        });
+    }
+    notes
 }
