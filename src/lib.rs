@@ -81,50 +81,8 @@ pub fn harden(src: SourceFile) -> Result<Outcome, HardenError> {
     let around = Surroundings::load(dir.as_deref(), &tree, &model);
     let ctx = Context::new(&src, &tree, &model, Knowledge::builtin(), &around);
     let mut findings = rules::check_all(&ctx);
-    if model
-        .services_node
-        .is_none_or(|n| tree.entries(n).is_empty())
-    {
-        findings.push(Finding {
-            rule: "no-services",
-            severity: rules::Severity::Warning,
-            service: None,
-            at: tree.node(model.root).start,
-            message: "the file defines no services, so there is nothing to harden".into(),
-            edits: Vec::new(),
-            moved: Vec::new(),
-        });
-    }
+    findings.extend(file_notes(&tree, &model));
     findings.extend(anchored_service_notes(&tree, &model, &findings));
-    if let Some(at) = model.merged_services {
-        findings.push(Finding {
-            rule: "merged-services",
-            severity: rules::Severity::Warning,
-            service: None,
-            at: tree.node(at).start,
-            message: "services merged into `services` with `<<` live in their anchor and were not hardened".into(),
-            edits: Vec::new(),
-            moved: Vec::new(),
-        });
-    }
-    if tree.get(model.root, "include").is_some() {
-        findings.push(Finding {
-            rule: "include",
-            severity: rules::Severity::Warning,
-            service: None,
-            at: tree
-                .node(
-                    tree.get_entry(model.root, "include")
-                        .map_or(model.root, |e| e.key),
-                )
-                .start,
-            message:
-                "services from included files were not hardened; run harden on each included file"
-                    .into(),
-            edits: Vec::new(),
-            moved: Vec::new(),
-        });
-    }
 
     let mut plan = EditPlan::default();
     let mut moved = Vec::new();
@@ -165,6 +123,42 @@ pub fn harden(src: SourceFile) -> Result<Outcome, HardenError> {
     })
 }
 
+/// Warnings about the file as a whole: parts harden does not harden.
+fn file_notes(tree: &SyntaxTree, model: &ComposeModel) -> Vec<Finding> {
+    let warn = |rule, at, message: &str| {
+        Finding::new(
+            rule,
+            rules::Severity::Warning,
+            None,
+            at,
+            message.to_string(),
+        )
+    };
+    let mut notes = Vec::new();
+    if model
+        .services_node
+        .is_none_or(|n| tree.entries(n).is_empty())
+    {
+        let at = tree.node(model.root).start;
+        notes.push(warn(
+            "no-services",
+            at,
+            "the file defines no services, so there is nothing to harden",
+        ));
+    }
+    if let Some(key) = model.merged_services {
+        let message =
+            "services merged into `services` with `<<` live in their anchor and were not hardened";
+        notes.push(warn("merged-services", tree.node(key).start, message));
+    }
+    if let Some(entry) = tree.get_entry(model.root, "include") {
+        let message =
+            "services from included files were not hardened; run harden on each included file";
+        notes.push(warn("include", tree.node(entry.key).start, message));
+    }
+    notes
+}
+
 /// A service whose mapping is an anchor merged into others passes the keys
 /// harden adds on to them: say so, naming them.
 fn anchored_service_notes(
@@ -193,18 +187,18 @@ fn anchored_service_notes(
         if users.is_empty() {
             continue;
         }
-        notes.push(Finding {
-            rule: "merged-service",
-            severity: rules::Severity::Note,
-            service: Some(source.name.clone()),
-            at: tree.node(source.key).start,
-            message: format!(
-                "its mapping is the anchor &{anchor}, so keys added to it also reach {} where they do not set their own",
-                users.join(", ")
-            ),
-            edits: Vec::new(),
-            moved: Vec::new(),
-        });
+        let message = format!(
+            "its mapping is the anchor &{anchor}, so keys added to it also reach {} where they do not set their own",
+            users.join(", ")
+        );
+        let at = tree.node(source.key).start;
+        notes.push(Finding::new(
+            "merged-service",
+            rules::Severity::Note,
+            Some(source.name.clone()),
+            at,
+            message,
+        ));
     }
     notes
 }

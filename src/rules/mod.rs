@@ -52,6 +52,27 @@ pub struct Finding {
     pub moved: Vec<MovedValue>,
 }
 
+impl Finding {
+    /// A finding without edits.
+    pub fn new(
+        rule: &'static str,
+        severity: Severity,
+        service: Option<String>,
+        at: usize,
+        message: String,
+    ) -> Finding {
+        Finding {
+            rule,
+            severity,
+            service,
+            at,
+            message,
+            edits: Vec::new(),
+            moved: Vec::new(),
+        }
+    }
+}
+
 /// What every rule reads.
 pub struct Context<'a> {
     pub src: &'a SourceFile,
@@ -111,15 +132,13 @@ impl<'a> Context<'a> {
         service: &Service,
         message: String,
     ) -> Finding {
-        Finding {
+        Finding::new(
             rule,
             severity,
-            service: Some(service.name.clone()),
-            at: self.tree.node(service.key).start,
+            Some(service.name.clone()),
+            self.tree.node(service.key).start,
             message,
-            edits: Vec::new(),
-            moved: Vec::new(),
-        }
+        )
     }
 }
 
