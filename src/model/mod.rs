@@ -212,6 +212,26 @@ impl ComposeModel {
                 });
             }
         }
+        // Entries merged into `services` itself must be services too.
+        if let (Some(node), Some(merge_key)) = (services_node, merged_services) {
+            for (name, field) in merged_fields(tree, node) {
+                let value = tree.resolve(field.value);
+                if field.origin != Origin::Own
+                    && !tree.is_mapping(value)
+                    && !tree.node(value).is_null()
+                {
+                    let (line, col) = src.line_col(tree.node(merge_key).start);
+                    return Err(InputError::syntax(
+                        src,
+                        line,
+                        col,
+                        format!(
+                            "`<<` merges `{name}` into `services`, but it is not a service mapping"
+                        ),
+                    ));
+                }
+            }
+        }
         resolve_extends(tree, &mut services);
 
         let index = services

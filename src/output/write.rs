@@ -16,8 +16,9 @@ pub struct WriteReport {
 }
 
 fn io_err(path: &Path, err: std::io::Error) -> HardenError {
+    let shown = path.display().to_string().replace("/./", "/");
     HardenError::Io {
-        file: path.display().to_string(),
+        file: shown.trim_start_matches("./").to_string(),
         message: err.to_string(),
     }
 }
@@ -46,7 +47,37 @@ pub fn write_all(
     let mut report = WriteReport::default();
     let mut env_lines = String::new();
     let env_path = dir.join(".env");
+    // Check every target before writing anything, so a failure leaves no
+    // secret file behind.
+    if moved
+        .iter()
+        .any(|m| matches!(m, MovedValue::EnvFile { .. }))
+        && env_path.exists()
+        && !env_path.is_file()
+    {
+        return Err(io_err(
+            &env_path,
+            std::io::Error::other("exists and is not a file"),
+        ));
+    }
+    for value in moved {
+        if let MovedValue::SecretFile { path, .. } = value
+            && let Some(parent) = dir.join(path).parent()
+            && parent.exists()
+            && !parent.is_dir()
+        {
+            return Err(io_err(
+                parent,
+                std::io::Error::other("exists and is not a folder"),
+            ));
+        }
+    }
     let existing_env = fs::read_to_string(&env_path).unwrap_or_default();
+    let env_eol = if existing_env.contains("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    };
     let existing = crate::dotenv::parse(&existing_env);
 
     for value in moved {
@@ -76,17 +107,17 @@ pub fn write_all(
                 if existing.contains_key(name) || env_lines.contains(&format!("\n{name}=")) {
                     continue;
                 }
-                env_lines.push_str(&format!("\n{name}={}", crate::dotenv::quote(value)));
+                env_lines.push_str(&format!("{env_eol}{name}={}", crate::dotenv::quote(value)));
             }
         }
     }
     if !env_lines.is_empty() {
         let mut text = existing_env.clone();
         if !text.is_empty() && !text.ends_with('\n') {
-            text.push('\n');
+            text.push_str(env_eol);
         }
-        text.push_str(env_lines.trim_start_matches('\n'));
-        text.push('\n');
+        text.push_str(env_lines.trim_start_matches(['\r', '\n']));
+        text.push_str(env_eol);
         replace_file(&resolve_link(&env_path), &text, Some(0o600))?;
         report.created.push(".env entries".to_string());
     }

@@ -181,8 +181,8 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
     Some(finding)
 }
 
-/// The nearest service this one extends (at any depth) that gets
-/// `cap_drop` from this run, which then reaches this one through `extends`.
+/// The nearest service this one extends (at any depth) that gets edits from
+/// this rule in this run, which then reach this one through `extends`.
 fn adding_ancestor<'m>(
     ctx: &Context<'m>,
     service: &Service,
@@ -191,7 +191,7 @@ fn adding_ancestor<'m>(
     let mut next = super::extends_parent(ctx, service);
     while let Some(p) = next {
         let finding = done.get(ctx.model.position(p)).and_then(Option::as_ref);
-        if finding.is_some_and(|f| f.edits.iter().any(|e| e.adds_key("cap_drop"))) {
+        if finding.is_some_and(|f| !f.edits.is_empty()) {
             return Some(p);
         }
         next = super::extends_parent(ctx, p).filter(|pp| pp.name != service.name);

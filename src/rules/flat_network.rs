@@ -110,6 +110,15 @@ impl Rule for FlatNetwork {
             isolated.push(backend);
         }
 
+        // Everything that ends up on the internal network: the backends and
+        // every client of any of them, so they all reach each other.
+        let joiners: HashSet<&str> = isolated
+            .iter()
+            .flat_map(|b| {
+                std::iter::once(b.name.as_str())
+                    .chain(refs.clients_of(ctx, b).into_iter().map(|c| c.name.as_str()))
+            })
+            .collect();
         for backend in &isolated {
             let name = network.get_or_insert_with(|| network_name(ctx)).clone();
             let clients = refs.clients_of(ctx, backend);
@@ -145,7 +154,7 @@ impl Rule for FlatNetwork {
             // it lose it: say so, since a reference harden cannot see (a
             // config file, a hard-coded address) would break at run time.
             let before = &networks_of[ctx.model.position(backend)];
-            let client_names: HashSet<&str> = clients.iter().map(|c| c.name.as_str()).collect();
+            let client_names = &joiners;
             // Bystanders on the backend's networks, minus its clients: the
             // count comes from the per-network lists, names from their heads.
             let mut seen: HashSet<&str> = HashSet::new();
@@ -199,7 +208,7 @@ impl Rule for FlatNetwork {
             && ctx
                 .model
                 .section(tree, "networks")
-                .is_none_or(|n| tree.get(n, &name).is_none())
+                .is_none_or(|n| !merged_fields(tree, n).contains_key(&name))
         {
             let definition = NewValue::map(vec![("internal", NewValue::Raw("true".into()))]);
             if let Ok(edit) = add_top_level_entry(ctx, "networks", &name, definition)
@@ -231,7 +240,12 @@ fn single_network(ctx: &Context, backend: &Service) -> Result<Option<(String, Mo
     let Some(field) = backend.field("networks") else {
         return Ok(None);
     };
-    if field.origin != Origin::Own || is_alias(tree, field.value) || tree.node(field.value).tagged {
+    let node = tree.node(field.value);
+    if field.origin != Origin::Own
+        || is_alias(tree, field.value)
+        || node.tagged
+        || node.anchor.is_some()
+    {
         return Err("its networks are inherited or shared through an anchor".into());
     }
     let path = format!("services/{}/networks", backend.name);
@@ -293,7 +307,7 @@ fn is_internal(ctx: &Context, network: &str) -> bool {
     let tree = ctx.tree;
     ctx.model
         .section(tree, "networks")
-        .and_then(|top| tree.get(top, network))
+        .and_then(|top| merged_fields(tree, top).get(network).map(|f| f.value))
         .filter(|def| tree.is_mapping(*def))
         .and_then(|def| merged_fields(tree, def).get("internal").map(|f| f.value))
         .and_then(|v| tree.scalar(v))
@@ -307,7 +321,7 @@ fn network_name(ctx: &Context) -> String {
     let taken = |name: &str| {
         ctx.model
             .section(tree, "networks")
-            .is_some_and(|top| tree.get(top, name).is_some())
+            .is_some_and(|top| merged_fields(tree, top).contains_key(name))
             && !is_internal(ctx, name)
     };
     ["backend", "harden-backend", "internal-backend"]

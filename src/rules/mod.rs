@@ -217,7 +217,13 @@ pub fn extend_list(
     let existing = service.strings(tree, key);
     // An item a child already lists would appear twice in it once Compose
     // appends this service's list (Compose rejects duplicates).
-    let children = extends_children(ctx, service);
+    // Compose merges `cap_add`/`cap_drop` without duplicates itself, but
+    // rejects repeated `security_opt` items and tmpfs targets.
+    let children = if matches!(key, "security_opt" | "tmpfs") {
+        extends_children(ctx, service)
+    } else {
+        Vec::new()
+    };
     let in_child = |item: &String| {
         children.iter().any(|c| {
             c.field(key).is_some_and(|f| f.origin == Origin::Own)
@@ -249,6 +255,9 @@ pub fn extend_list(
             )))
         }
         Some(field) if field.origin != Origin::Own => Err(inherited_refusal(key, &field.origin)),
+        Some(field) if tree.node(field.value).anchor.is_some() => Err(Refusal(format!(
+            "`{key}` is anchored and may be shared with other services"
+        ))),
         Some(field) if tree.node(field.value).tagged => Err(Refusal(format!(
             "`{key}` carries a tag such as !reset that harden leaves alone"
         ))),
@@ -337,13 +346,19 @@ pub fn add_top_level_entry(
                 entries: entry,
             },
         }),
-        Some(node) if tree.is_mapping(node) && !is_alias(tree, node) => Ok(PlannedEdit {
-            path,
-            op: EditOp::AddEntries {
-                map: node,
-                entries: entry,
-            },
-        }),
+        Some(node)
+            if tree.is_mapping(node)
+                && !is_alias(tree, node)
+                && tree.node(node).anchor.is_none() =>
+        {
+            Ok(PlannedEdit {
+                path,
+                op: EditOp::AddEntries {
+                    map: node,
+                    entries: entry,
+                },
+            })
+        }
         Some(_) => Err(Refusal(format!(
             "top-level `{section}` is not a mapping harden can extend"
         ))),

@@ -127,11 +127,7 @@ impl State {
     fn new(ctx: &Context) -> State {
         let mut secret_names = HashSet::new();
         if let Some(top) = ctx.model.section(ctx.tree, "secrets") {
-            for entry in ctx.tree.entries(top) {
-                if let Some(name) = ctx.tree.scalar(entry.key) {
-                    secret_names.insert(name.to_string());
-                }
-            }
+            secret_names.extend(crate::model::merged_fields(ctx.tree, top).into_keys());
         }
         State {
             env_names: ctx.around.dotenv.clone(),
@@ -321,6 +317,8 @@ fn check_var(ctx: &Context, state: &mut State, service: &Service, var: &EnvVar) 
         }
     ) {
         Some("is a block scalar (| or >), whose line breaks are part of the value")
+    } else if ctx.src.text[node.start..node.end].contains('\n') {
+        Some("spans several lines")
     } else if matches!(node.kind, NodeKind::Alias { .. }) {
         Some("comes from an anchor (*alias) that may be used elsewhere")
     } else if node.tagged {
@@ -493,6 +491,24 @@ fn file_secret(
     }
     if service.environment(tree).iter().any(|v| v.name == file_var) {
         return Err(format!("{file_var} is already set"));
+    }
+    // Services that extend this one inherit the renamed variable: each of
+    // their images must read it as a file too.
+    for child in super::extends_children(ctx, service) {
+        let inherits = child
+            .environment(tree)
+            .iter()
+            .any(|v| v.name == var.name && matches!(v.origin, Origin::Extends { .. }));
+        let reads_file = ctx
+            .profile(child)
+            .and_then(|p| p.file_variant(&var.name))
+            .is_some();
+        if inherits && !reads_file {
+            return Err(format!(
+                "{} extends it and its image is not known to read {file_var}",
+                child.name
+            ));
+        }
     }
     if let Some(place) = references_variable(ctx, service, &var.name) {
         return Err(format!(

@@ -17,6 +17,7 @@ use super::{Context, Finding, Rule, Severity, add_keys, service_path};
 use crate::knowledge::{ImageProfile, Role};
 use crate::model::{Origin, Service, merged_fields};
 use crate::plan::{EditOp, NewValue, PlannedEdit};
+use crate::syntax::NodeId;
 
 pub struct UnboundedResources;
 
@@ -76,7 +77,21 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
     let deploy = service.field("deploy");
     let resources = deploy.and_then(|d| tree.get(d.value, "resources"));
     let limits = resources.and_then(|r| tree.get(r, "limits"));
-    let has_limit = |key: &str| limits.is_some_and(|l| merged_fields(tree, l).contains_key(key));
+    // Compose merges `deploy` of an extended service key by key, so limits
+    // the parent sets count here too.
+    let parent_limits: Vec<NodeId> = service
+        .extended_values
+        .get("deploy")
+        .into_iter()
+        .flatten()
+        .filter_map(|&d| tree.get(d, "resources").and_then(|r| tree.get(r, "limits")))
+        .collect();
+    let has_limit = |key: &str| {
+        limits
+            .into_iter()
+            .chain(parent_limits.iter().copied())
+            .any(|l| merged_fields(tree, l).contains_key(key))
+    };
     // Children that extend this service get its limits too; Compose rejects
     // legacy and deploy memory limits side by side, so follow their form.
     let children = super::extends_children(ctx, service);
@@ -253,7 +268,11 @@ fn deploy_edits(
             },
         }]);
     }
-    let own_mapping = |node| tree.is_mapping(node) && !super::is_alias(tree, node);
+    // A mapping with an anchor may be reused elsewhere: editing it would
+    // change those places too.
+    let own_mapping = |node| {
+        tree.is_mapping(node) && !super::is_alias(tree, node) && tree.node(node).anchor.is_none()
+    };
     if !own_mapping(deploy.value) {
         return Err("`deploy` is not a mapping written in this service".into());
     }

@@ -313,7 +313,10 @@ fn copied_in_source(ctx: &Context, service: &Service) -> Option<String> {
             continue;
         };
         for name in service.names(tree, section) {
-            let Some(def) = tree.get(top, &name) else {
+            let Some(def) = crate::model::merged_fields(tree, top)
+                .get(&name)
+                .map(|f| f.value)
+            else {
                 continue;
             };
             for source in ["environment", "content"] {
