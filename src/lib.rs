@@ -9,6 +9,7 @@ pub mod output;
 pub mod patch;
 pub mod plan;
 pub mod rules;
+pub mod settings;
 pub mod source;
 pub mod strict;
 pub mod surroundings;
@@ -47,7 +48,7 @@ impl Outcome {
 
 /// Reads, plans, patches and verifies one compose file, with the `.env`
 /// and `env_file`s beside it when it came from disk.
-pub fn harden(src: SourceFile) -> Result<Outcome, HardenError> {
+pub fn harden(src: SourceFile, settings: &settings::Settings) -> Result<Outcome, HardenError> {
     // The syntax tree reports syntax errors and duplicate keys with every
     // location; serde-saphyr then checks merge keys and alias budgets.
     // Old Mac line breaks (a bare CR) would mix with the LF of new lines.
@@ -79,8 +80,19 @@ pub fn harden(src: SourceFile) -> Result<Outcome, HardenError> {
         _ => std::path::PathBuf::from("."),
     });
     let around = Surroundings::load(dir.as_deref(), &tree, &model);
-    let ctx = Context::new(&src, &tree, &model, Knowledge::builtin(), &around);
+    let settings = settings
+        .clone()
+        .with_compose(&src, &tree, &model, &rules::rule_ids())?;
+    let ctx = Context::new(
+        &src,
+        &tree,
+        &model,
+        Knowledge::builtin(),
+        &around,
+        &settings,
+    );
     let mut findings = rules::check_all(&ctx);
+    findings.extend(unknown_images(&ctx, &findings));
     findings.extend(file_notes(&tree, &model));
     findings.extend(anchored_service_notes(&tree, &model, &findings));
 
@@ -105,6 +117,7 @@ pub fn harden(src: SourceFile) -> Result<Outcome, HardenError> {
             &plan,
             &patched,
             &around.with_moved(&moved),
+            &settings,
         )
         .map_err(|message| {
             // For bug reports: where the rejected text can be inspected.
@@ -121,6 +134,33 @@ pub fn harden(src: SourceFile) -> Result<Outcome, HardenError> {
         patched,
         moved,
     })
+}
+
+/// One warning per service whose image harden does not know and that it
+/// changed: what was assumed, and how to correct it.
+fn unknown_images(ctx: &Context, findings: &[Finding]) -> Vec<Finding> {
+    let mut warnings = Vec::new();
+    for service in &ctx.model.services {
+        let changed = findings
+            .iter()
+            .any(|f| f.service.as_deref() == Some(service.name.as_str()) && !f.edits.is_empty());
+        if ctx.profile(service).is_some() || !changed {
+            continue;
+        }
+        let message = format!(
+            "image {} is unknown: assumed it writes only to /tmp, needs no capabilities after cap_drop ALL and fits generic limits; if it writes elsewhere, needs capabilities (an entrypoint that chowns or switches user) or reads NAME_FILE, say so under x-harden (writable, cap_add, file_env, memory) and test that it starts",
+            ctx.image_label(service)
+        );
+        let at = ctx.tree.node(service.key).start;
+        warnings.push(Finding::new(
+            "unknown-image",
+            rules::Severity::Warning,
+            Some(service.name.clone()),
+            at,
+            message,
+        ));
+    }
+    warnings
 }
 
 /// Warnings about the file as a whole: parts harden does not harden.

@@ -8,6 +8,7 @@ use clap::Parser;
 
 use harden::error::HardenError;
 use harden::output;
+use harden::settings::Settings;
 use harden::source::SourceFile;
 
 /// Make a Docker Compose file production-ready: read-only root filesystems,
@@ -34,6 +35,10 @@ struct Cli {
     /// Only print warnings on stderr, not what each transform did.
     #[arg(short, long)]
     quiet: bool,
+
+    /// Settings file (default: harden.toml beside the compose file, if any).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -87,6 +92,31 @@ fn read_source(file: &str) -> Result<SourceFile, HardenError> {
     Ok(SourceFile::new(name, path.as_deref(), text))
 }
 
+/// `--config FILE`, or `harden.toml` beside the compose file when present.
+fn load_settings(cli: &Cli, src: &SourceFile) -> Result<Settings, HardenError> {
+    let beside = src.path.as_deref().map(|p| {
+        p.parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .join("harden.toml")
+    });
+    let path = match (&cli.config, beside) {
+        (Some(path), _) => path.clone(),
+        (None, Some(path)) if path.is_file() => path,
+        _ => return Ok(Settings::default()),
+    };
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(&path).map_err(|e| HardenError::Io {
+        file: name.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(Settings::from_toml(
+        &name,
+        &text,
+        &harden::rules::rule_ids(),
+    )?)
+}
+
 fn run(cli: &Cli) -> Result<u8, HardenError> {
     if cli.write && cli.file == "-" {
         return Err(HardenError::Io {
@@ -95,7 +125,8 @@ fn run(cli: &Cli) -> Result<u8, HardenError> {
         });
     }
     let src = read_source(&cli.file)?;
-    let outcome = harden::harden(src)?;
+    let settings = load_settings(cli, &src)?;
+    let outcome = harden::harden(src, &settings)?;
     let mut stderr = io::BufWriter::new(io::stderr().lock());
     let _ = output::report_findings(&mut stderr, &outcome.src, &outcome.findings, cli.quiet);
     let _ = stderr.flush();

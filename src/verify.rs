@@ -21,6 +21,7 @@ pub fn verify(
     plan: &EditPlan,
     patched: &str,
     around: &Surroundings,
+    settings: &crate::settings::Settings,
 ) -> Result<(), String> {
     check_line_endings(original, patched)?;
 
@@ -96,7 +97,14 @@ pub fn verify(
     }
 
     // Idempotence: the rules must have nothing left to do.
-    let ctx = Context::new(&out_src, &tree, &model, Knowledge::builtin(), around);
+    let ctx = Context::new(
+        &out_src,
+        &tree,
+        &model,
+        Knowledge::builtin(),
+        around,
+        settings,
+    );
     if let Some(left) = rules::check_all(&ctx)
         .into_iter()
         .find(|f| !f.edits.is_empty())

@@ -221,3 +221,46 @@ fn unchanged_file_prints_itself_and_an_empty_diff() {
         Some(0)
     );
 }
+
+#[test]
+fn harden_toml_beside_the_file_is_read_and_a_bad_one_is_refused() {
+    let dir = TempDir::new("cli-settings");
+    write_stack(&dir);
+    std::fs::write(
+        dir.path().join("harden.toml"),
+        "ignore = [\"flat-network\"]\n\n[services.api]\nfile_env = [\"API_TOKEN\"]\nmemory = \"2G\"\n",
+    )
+    .expect("settings");
+    let out = support::run_in(dir.path(), &["compose.yml"], None);
+    assert_eq!(out.code, Some(0), "{}", out.stderr_str());
+    let yaml = out.stdout_str();
+    assert!(
+        yaml.contains("API_TOKEN_FILE=/run/secrets/api_token"),
+        "{yaml}"
+    );
+    assert!(yaml.contains("memory: 2G"));
+    assert!(
+        !yaml.contains("internal: true"),
+        "flat-network should be off"
+    );
+
+    std::fs::write(
+        dir.path().join("harden.toml"),
+        "[services.api]\nmemroy = \"2G\"\n",
+    )
+    .expect("settings");
+    let bad = support::run_in(dir.path(), &["compose.yml"], None);
+    assert_eq!(bad.code, Some(2));
+    assert!(
+        bad.stderr_str().contains("harden.toml:2:"),
+        "{}",
+        bad.stderr_str()
+    );
+    assert!(bad.stdout.is_empty());
+
+    let other = dir.path().join("other.toml");
+    std::fs::write(&other, "ignore = [\"no-such-rule\"]\n").expect("settings");
+    let refused = support::run_in(dir.path(), &["compose.yml", "--config", "other.toml"], None);
+    assert_eq!(refused.code, Some(2));
+    assert!(refused.stderr_str().contains("no-such-rule"));
+}

@@ -56,7 +56,8 @@ fn every_fixture_matches_its_snapshots() {
                 .unwrap_or(&path);
             let text = std::fs::read_to_string(&path).expect("fixture");
             let src = SourceFile::new(&rel.to_string_lossy(), Some(&path), text.clone());
-            let outcome = harden::harden(src).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let outcome =
+                harden::harden(src, &Default::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
 
             let mut notes = Vec::new();
             output::report_findings(&mut notes, &outcome.src, &outcome.findings, false)
@@ -75,7 +76,8 @@ fn every_fixture_matches_its_snapshots() {
 
             // The output is a fixed point: hardening it again changes nothing.
             let again = SourceFile::new(&rel.to_string_lossy(), Some(&path), outcome.output());
-            let second = harden::harden(again).unwrap_or_else(|e| panic!("{name} second run: {e}"));
+            let second = harden::harden(again, &Default::default())
+                .unwrap_or_else(|e| panic!("{name} second run: {e}"));
             assert!(!second.changed(), "{name}: second run changed the file");
         }
     });

@@ -135,9 +135,6 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
     let mut severity = Severity::Note;
     if !dropped_all {
         let (needed, why) = needed_caps(ctx, service);
-        if why.contains("unknown") {
-            severity = Severity::Warning;
-        }
         match extend_list(ctx, service, "cap_drop", &["ALL".to_string()]) {
             Ok(edit) => edits.extend(edit),
             Err(refusal) => return warn(format!("capabilities not dropped: {}", refusal.0)),
@@ -222,14 +219,17 @@ fn needed_caps(ctx: &Context, service: &Service) -> (Vec<String>, String) {
                     why.push(format!("{} entrypoint needs them as root", p.id));
                 }
             } else {
-                why.push(format!("runs as {}", user.as_deref().unwrap_or("its image user")));
+                why.push(format!(
+                    "runs as {}",
+                    user.as_deref().unwrap_or("its image user")
+                ));
             }
         }
-        None if root => why.push(format!(
-            "image {} unknown and runs as root: if its entrypoint chowns files or switches user, add those capabilities with cap_add and test that it starts",
-            ctx.image_label(service)
+        None if root => why.push("image unknown: assumed it needs none".to_string()),
+        None => why.push(format!(
+            "runs as non-root user {}",
+            user.as_deref().unwrap_or_default()
         )),
-        None => why.push(format!("runs as non-root user {}", user.as_deref().unwrap_or_default())),
     }
 
     if root {
@@ -247,6 +247,11 @@ fn needed_caps(ctx: &Context, service: &Service) -> (Vec<String>, String) {
             caps.push("NET_BIND_SERVICE".into());
             why.push("host networking with a port below 1024".into());
         }
+    }
+    let declared = ctx.service_settings(service).cap_add;
+    if !declared.is_empty() {
+        caps.extend(declared);
+        why.push("settings add some".into());
     }
     caps.sort();
     caps.dedup();

@@ -21,6 +21,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::knowledge::Role;
+use crate::settings::Placement;
 
 use super::{Context, Finding, Rule, Severity, add_keys, add_top_level_entry, is_alias};
 use crate::model::{Origin, Service, merged_fields};
@@ -67,20 +68,23 @@ impl Rule for FlatNetwork {
         }
         let mut isolated: Vec<&Service> = Vec::new();
         for backend in &ctx.model.services {
-            let Some(profile) = ctx.profile(backend) else {
-                continue;
+            // The user's `role` wins over the image table.
+            let label = match (ctx.service_settings(backend).role, ctx.profile(backend)) {
+                (Some(Placement::Edge), _) => continue,
+                (Some(Placement::Backend), p) => {
+                    p.map_or_else(|| backend.name.clone(), |p| p.id.clone())
+                }
+                (None, Some(p)) if p.role.is_backend() => p.id.clone(),
+                (None, _) => continue,
             };
-            if !profile.role.is_backend()
-                || is_isolated(ctx, backend)
-                || backend.field("network_mode").is_some()
-            {
+            if is_isolated(ctx, backend) || backend.field("network_mode").is_some() {
                 continue;
             }
             let warn = |message: String| ctx.finding(ID, Severity::Warning, backend, message);
             if backend.publishes_ports(tree) {
                 findings.push(warn(format!(
                     "{} publishes ports, so it stays on its current networks; bind them to 127.0.0.1 or drop them to isolate it",
-                    profile.id
+                    label
                 )));
                 continue;
             }
@@ -93,7 +97,7 @@ impl Rule for FlatNetwork {
             if backend.field("networks").is_some()
                 && let Err(why) = single_network(ctx, backend)
             {
-                findings.push(warn(format!("{} not isolated: {why}", profile.id)));
+                findings.push(warn(format!("{label} not isolated: {why}")));
                 continue;
             }
             let clients = refs.clients_of(ctx, backend);

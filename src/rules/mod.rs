@@ -81,6 +81,8 @@ pub struct Context<'a> {
     pub knowledge: &'a Knowledge,
     /// The `.env` and `env_file`s beside the compose file.
     pub around: &'a crate::surroundings::Surroundings,
+    /// What the user said: rules turned off, paths, capabilities, limits.
+    pub settings: &'a crate::settings::Settings,
     /// Each service's image profile, by position, looked up once.
     profiles: Vec<Option<&'a ImageProfile>>,
 }
@@ -92,6 +94,7 @@ impl<'a> Context<'a> {
         model: &'a ComposeModel,
         knowledge: &'a Knowledge,
         around: &'a crate::surroundings::Surroundings,
+        settings: &'a crate::settings::Settings,
     ) -> Context<'a> {
         let profiles = model
             .services
@@ -104,8 +107,17 @@ impl<'a> Context<'a> {
             model,
             knowledge,
             around,
+            settings,
             profiles,
         }
+    }
+
+    /// The user's settings for a service (empty when there are none).
+    pub fn service_settings(&self, service: &Service) -> crate::settings::ServiceSettings {
+        self.settings
+            .service(&service.name)
+            .cloned()
+            .unwrap_or_default()
     }
 
     pub fn profile(&self, service: &Service) -> Option<&'a ImageProfile> {
@@ -160,8 +172,24 @@ pub fn registry() -> Vec<Box<dyn Rule>> {
 }
 
 /// Runs every rule and returns all findings in rule order.
+/// Runs every rule and returns all findings in rule order, without those of
+/// rules the user turned off for a service or the whole file.
 pub fn check_all(ctx: &Context) -> Vec<Finding> {
-    registry().iter().flat_map(|rule| rule.check(ctx)).collect()
+    registry()
+        .iter()
+        .flat_map(|rule| rule.check(ctx))
+        .filter(|f| !ignored(ctx, f))
+        .collect()
+}
+
+/// The ids of every rule, for checking the user's ignore lists.
+pub fn rule_ids() -> Vec<&'static str> {
+    registry().iter().map(|r| r.id()).collect()
+}
+
+fn ignored(ctx: &Context, finding: &Finding) -> bool {
+    let service = finding.service.as_deref().unwrap_or("");
+    ctx.settings.ignores(finding.rule, service)
 }
 
 /// Why an edit to a service cannot be made without hiding inherited values.
@@ -381,7 +409,7 @@ pub fn parents_first<'c>(
     let services = &ctx.model.services;
     let mut done: Vec<Option<Finding>> = vec![None; services.len()];
     for i in ctx.model.parents_first() {
-        done[i] = check(&services[i], &done);
+        done[i] = check(&services[i], &done).filter(|f| !ignored(ctx, f));
     }
     done.into_iter().flatten().collect()
 }

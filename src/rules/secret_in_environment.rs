@@ -464,20 +464,29 @@ fn file_secret(
     literal: &str,
 ) -> Result<FileSecret, String> {
     let tree = ctx.tree;
-    let Some(profile) = ctx.profile(service) else {
-        return Err(format!(
-            "image {} unknown, so whether it reads {}_FILE is unknown and the value stays a variable",
-            ctx.image_label(service),
-            var.name
-        ));
+    // Settings can declare that the image reads `NAME_FILE`.
+    let declared = ctx.service_settings(service).file_env.contains(&var.name);
+    let profile = ctx.profile(service);
+    let file_var = match profile {
+        _ if declared => format!("{}_FILE", var.name),
+        None => {
+            return Err(format!(
+                "image {} unknown, so whether it reads {}_FILE is unknown and the value stays a variable; if it does, list {} under file_env in x-harden or harden.toml",
+                ctx.image_label(service),
+                var.name,
+                var.name
+            ));
+        }
+        Some(p) => match p.file_variant(&var.name) {
+            Some(file_var) => file_var,
+            None if p.rejects_file_env.contains(&var.name) => {
+                return Err(format!("{} exits when {}_FILE is set", p.id, var.name));
+            }
+            None => return Err(format!("{} is not known to read {}_FILE", p.id, var.name)),
+        },
     };
-    let Some(file_var) = profile.file_variant(&var.name) else {
-        return Err(if profile.rejects_file_env.contains(&var.name) {
-            format!("{} exits when {}_FILE is set", profile.id, var.name)
-        } else {
-            format!("{} is not known to read {}_FILE", profile.id, var.name)
-        });
-    };
+    let reader_from_image = profile.and_then(|p| p.file_env_read_as.clone());
+    let image_id = profile.map_or_else(|| ctx.image_label(service), |p| p.id.clone());
     if let Origin::Merged { anchor } = &var.origin {
         let anchor = anchor
             .as_ref()
@@ -554,11 +563,11 @@ fn file_secret(
     let user = service.user(tree);
     let reader = match user.as_deref().and_then(numeric_user) {
         Some((uid, _)) if uid != 0 => Some(uid.to_string()),
-        _ => profile.file_env_read_as.clone(),
+        _ => reader_from_image,
     };
     let mut message = format!(
         "{} moved to secret {secret} ({file}, written with --write); {} now reads {file_var}",
-        var.name, profile.id
+        var.name, image_id
     );
     let mut severity = Severity::Note;
     if let Some(uid) = &reader {

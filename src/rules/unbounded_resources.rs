@@ -126,7 +126,11 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
     }
 
     let profile = ctx.profile(service);
-    let sizes = limits_for(profile);
+    let mut sizes = limits_for(profile);
+    let own = ctx.service_settings(service);
+    sizes.memory = own.memory.unwrap_or(sizes.memory);
+    sizes.cpus = own.cpus.unwrap_or(sizes.cpus);
+    sizes.pids = own.pids.unwrap_or(sizes.pids);
     let reservation = (missing_memory).then(|| half(&sizes.memory));
     let mut added = Vec::new();
     let edits = if legacy && limits.is_none() {
@@ -173,15 +177,11 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
     let basis = match profile {
         Some(p) => format!("sized for {} ({:?})", p.id, p.role).to_lowercase(),
         None => format!(
-            "image {} unknown: sized as a generic app, adjust to its real needs",
+            "image {} unknown: sized as a generic app",
             ctx.image_label(service)
         ),
     };
-    let severity = if profile.is_some() {
-        Severity::Note
-    } else {
-        Severity::Warning
-    };
+    let severity = Severity::Note;
     let mut finding = ctx.finding(
         ID,
         severity,

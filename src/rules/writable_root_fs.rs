@@ -100,6 +100,11 @@ fn decide<'p>(ctx: &Context<'p>, service: &Service) -> Decision<'p> {
             paths.push(path.clone());
         }
     }
+    for path in ctx.service_settings(service).writable {
+        if !paths.contains(&path) {
+            paths.push(path);
+        }
+    }
     for var in service.environment(tree) {
         if SCRATCH_VARS.contains(&var.name.as_str())
             && let Some(value) = var.value
@@ -212,12 +217,10 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
             Severity::Note,
             format!("read_only: true with {shown} ({})", p.id),
         ),
+        // The one warning per unknown image comes from `unknown_images`.
         None => (
-            Severity::Warning,
-            format!(
-                "read_only: true with {shown}; image {} is unknown, so only these paths stay writable: if it writes elsewhere, add a tmpfs or volume for that path",
-                ctx.image_label(service)
-            ),
+            Severity::Note,
+            format!("read_only: true with {shown} (image unknown: assumed it writes nothing else)"),
         ),
     };
     if let Some((name, _)) = parent {
