@@ -210,7 +210,7 @@ fn bad_input_exits_two_with_a_location_and_writes_nothing() {
 #[test]
 fn unchanged_file_prints_itself_and_an_empty_diff() {
     let dir = TempDir::new("cli-unchanged");
-    let done = "services:\n  cache:\n    image: redis:7.4\n    read_only: true\n    cap_drop: [ALL]\n    security_opt: [\"no-new-privileges:true\"]\n    mem_limit: 256m\n    cpus: 0.5\n    pids_limit: 128\n    networks: [back]\nnetworks:\n  back:\n    internal: true\n";
+    let done = "services:\n  cache:\n    image: redis:7.4\n    healthcheck: {test: [\"CMD\", \"redis-cli\", \"ping\"]}\n    read_only: true\n    cap_drop: [ALL]\n    security_opt: [\"no-new-privileges:true\"]\n    mem_limit: 256m\n    cpus: 0.5\n    pids_limit: 128\n    networks: [back]\nnetworks:\n  back:\n    internal: true\n";
     std::fs::write(dir.path().join("c.yml"), done).expect("write");
     let out = support::run_in(dir.path(), &["c.yml"], None);
     assert_eq!(out.stdout_str(), done, "{}", out.stderr_str());

@@ -3,6 +3,7 @@
 
 mod default_capabilities;
 mod flat_network;
+mod missing_healthcheck;
 mod secret_in_environment;
 mod unbounded_resources;
 mod writable_root_fs;
@@ -15,6 +16,7 @@ use crate::syntax::{NodeId, SyntaxTree};
 
 pub use default_capabilities::DefaultCapabilities;
 pub use flat_network::FlatNetwork;
+pub use missing_healthcheck::MissingHealthcheck;
 pub use secret_in_environment::{SecretInEnvironment, has_url_password, is_secret_name};
 pub use unbounded_resources::UnboundedResources;
 pub use writable_root_fs::WritableRootFs;
@@ -168,6 +170,7 @@ pub fn registry() -> Vec<Box<dyn Rule>> {
         Box::new(DefaultCapabilities),
         Box::new(SecretInEnvironment),
         Box::new(FlatNetwork),
+        Box::new(MissingHealthcheck),
     ]
 }
 
