@@ -216,7 +216,14 @@ fn needed_caps(ctx: &Context, service: &Service) -> (Vec<String>, String) {
                 if p.cap_add.is_empty() {
                     why.push(format!("{} needs none", p.id));
                 } else {
-                    why.push(format!("{} entrypoint needs them as root", p.id));
+                    match &p.cap_free_user {
+                        // The cap-free alternative, for those who can chown the data once.
+                        Some(user) => why.push(format!(
+                            "{} entrypoint needs them as root; with `user: \"{user}\"` and data owned by it, none are needed",
+                            p.id
+                        )),
+                        None => why.push(format!("{} entrypoint needs them as root", p.id)),
+                    }
                 }
             } else {
                 why.push(format!(
