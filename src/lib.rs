@@ -95,6 +95,7 @@ pub fn harden(src: SourceFile, settings: &settings::Settings) -> Result<Outcome,
     findings.extend(unknown_images(&ctx, &findings));
     findings.extend(file_notes(&tree, &model));
     findings.extend(anchored_service_notes(&tree, &model, &findings));
+    findings.retain(|f| !settings.ignores(f.rule, f.service.as_deref().unwrap_or("")));
 
     let mut plan = EditPlan::default();
     let mut moved = Vec::new();

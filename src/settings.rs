@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 
 use crate::error::InputError;
-use crate::model::ComposeModel;
+use crate::model::{ComposeModel, merged_fields};
 use crate::source::SourceFile;
 use crate::syntax::{NodeId, SyntaxTree};
 
@@ -54,6 +54,46 @@ pub struct ServiceSettings {
 }
 
 impl ServiceSettings {
+    /// The first value Compose or Docker would refuse, with its key.
+    fn invalid(&self) -> Option<(&'static str, String)> {
+        if let Some(m) = &self.memory
+            && !is_memory_size(m)
+        {
+            return Some((
+                "memory",
+                format!("`memory` is a size such as 512M or 1G, not `{m}`"),
+            ));
+        }
+        if let Some(c) = &self.cpus
+            && !c.parse::<f64>().is_ok_and(|v| v > 0.0 && v.is_finite())
+        {
+            return Some((
+                "cpus",
+                format!("`cpus` is a positive number such as 0.5, not `{c}`"),
+            ));
+        }
+        if self.pids == Some(0) {
+            return Some(("pids", "`pids` must be at least 1".into()));
+        }
+        for path in &self.writable {
+            if !path.starts_with('/') || path.trim_end_matches('/').is_empty() {
+                return Some((
+                    "writable",
+                    format!("writable path `{path}` must be absolute and not `/`"),
+                ));
+            }
+        }
+        None
+    }
+
+    /// One spelling per path: `/var/x/` and `/var/x` are one mount.
+    fn normalize(&mut self) {
+        for path in &mut self.writable {
+            *path = path.trim_end_matches('/').to_string();
+        }
+        self.writable.dedup();
+    }
+
     fn merge(&mut self, other: ServiceSettings) {
         self.ignore.extend(other.ignore);
         self.file_env.extend(other.file_env);
@@ -63,6 +103,7 @@ impl ServiceSettings {
         self.cpus = other.cpus.or(self.cpus.take());
         self.pids = other.pids.or(self.pids);
         self.role = other.role.or(self.role);
+        self.normalize();
     }
 }
 
@@ -82,27 +123,48 @@ struct SettingsFile {
 pub struct Settings {
     pub ignore: BTreeSet<String>,
     pub services: BTreeMap<String, ServiceSettings>,
+    /// The settings file's name and text, to point at its lines later.
+    toml: Option<(String, String)>,
 }
 
 impl Settings {
     /// Reads a `harden.toml` text; `name` is used in error messages.
     pub fn from_toml(name: &str, text: &str, rule_ids: &[&str]) -> Result<Settings, InputError> {
+        let src = SourceFile::new(name, None, text.to_string());
         let parsed: SettingsFile = toml::from_str(text).map_err(|err| {
-            let src = SourceFile::new(name, None, text.to_string());
             let (line, col) = err.span().map_or((1, 1), |span| src.line_col(span.start));
             InputError::syntax(&src, line, col, err.message().to_string())
         })?;
-        let settings = Settings {
-            ignore: parsed.ignore,
-            services: parsed.services,
+        let at = |service: Option<&str>, key: &str, message: String| {
+            let (line, col) = toml_position(text, service, key);
+            InputError::syntax(&src, line, col, message)
         };
-        if let Some(bad) = settings.unknown_rule(rule_ids) {
-            return Err(InputError::file(
-                name,
-                format!("unknown rule `{bad}` in ignore; see docs/rules.md for the ids"),
-            ));
+        if let Some(bad) = parsed
+            .ignore
+            .iter()
+            .find(|id| !rule_ids.contains(&id.as_str()))
+        {
+            return Err(at(None, "ignore", unknown_rule_message(bad)));
         }
-        Ok(settings)
+        let mut services = parsed.services;
+        for (service, own) in &mut services {
+            if let Some(bad) = own
+                .ignore
+                .iter()
+                .find(|id| !rule_ids.contains(&id.as_str()))
+            {
+                return Err(at(Some(service), "ignore", unknown_rule_message(bad)));
+            }
+            if let Some((key, message)) = own.invalid() {
+                return Err(at(Some(service), key, message));
+            }
+            own.normalize();
+        }
+        Ok(Settings {
+            ignore: parsed.ignore,
+            services,
+            toml: Some((name.to_string(), text.to_string())),
+        })
     }
 
     /// Adds the compose file's own `x-harden` keys and ignore comments.
@@ -113,16 +175,33 @@ impl Settings {
         model: &ComposeModel,
         rule_ids: &[&str],
     ) -> Result<Settings, InputError> {
+        // A setting for a service the file does not have is a typo.
+        if let Some((file, text)) = &self.toml
+            && let Some(name) = self
+                .services
+                .keys()
+                .find(|name| model.service(name).is_none())
+        {
+            let toml_src = SourceFile::new(file, None, text.clone());
+            let header = format!("[services.{name}]");
+            let line = text
+                .lines()
+                .position(|l| l.trim().replace(['"', ' '], "") == header)
+                .map_or(1, |i| i + 1);
+            let message = format!("no service `{name}` in {}", src.display_name);
+            return Err(InputError::syntax(&toml_src, line, 1, message));
+        }
         if let Some(node) = tree.get(model.root, "x-harden") {
-            let top = read_x_harden(src, tree, node, true)?;
+            let top = read_x_harden(src, tree, node, true, rule_ids)?;
             self.ignore.extend(top.ignore);
         }
         for service in &model.services {
             let mut own = ServiceSettings::default();
             if let Some(field) = service.field("x-harden") {
-                own.merge(read_x_harden(src, tree, field.value, false)?);
+                own.merge(read_x_harden(src, tree, field.value, false, rule_ids)?);
             }
-            own.ignore.extend(ignore_comment(src, tree, service.key));
+            own.ignore
+                .extend(ignore_comment(src, tree, service.key, rule_ids)?);
             if own != ServiceSettings::default() {
                 self.services
                     .entry(service.name.clone())
@@ -130,21 +209,7 @@ impl Settings {
                     .merge(own);
             }
         }
-        if let Some(bad) = self.unknown_rule(rule_ids) {
-            return Err(InputError::file(
-                &src.display_name,
-                format!("unknown rule `{bad}` in an ignore list; see docs/rules.md for the ids"),
-            ));
-        }
         Ok(self)
-    }
-
-    fn unknown_rule(&self, rule_ids: &[&str]) -> Option<String> {
-        self.ignore
-            .iter()
-            .chain(self.services.values().flat_map(|s| s.ignore.iter()))
-            .find(|id| !rule_ids.contains(&id.as_str()))
-            .cloned()
     }
 
     /// Whether `rule` is off for `service` (or for the whole file).
@@ -161,12 +226,48 @@ impl Settings {
     }
 }
 
+fn unknown_rule_message(id: &str) -> String {
+    format!("unknown rule `{id}`; the ids are listed in docs/rules.md")
+}
+
+/// A Compose memory size: a positive number with an optional unit.
+fn is_memory_size(text: &str) -> bool {
+    let lower = text.trim().to_ascii_lowercase();
+    let number = lower
+        .trim_end_matches('b')
+        .trim_end_matches(['k', 'm', 'g']);
+    !number.is_empty()
+        && number.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && number.parse::<f64>().is_ok_and(|v| v > 0.0)
+}
+
+/// Line and column of `key` in a settings text, inside the
+/// `[services.NAME]` table or at the top, for error messages.
+fn toml_position(text: &str, service: Option<&str>, key: &str) -> (usize, usize) {
+    let header = service.map(|s| format!("[services.{s}]"));
+    let mut in_table = header.is_none();
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            in_table = header
+                .as_deref()
+                .is_some_and(|h| trimmed.replace(['"', ' '], "") == h);
+            continue;
+        }
+        if in_table && trimmed.split(['=', ' ']).next() == Some(key) {
+            return (i + 1, line.len() - line.trim_start().len() + 1);
+        }
+    }
+    (1, 1)
+}
+
 /// Reads an `x-harden` mapping; the top level only takes `ignore`.
 fn read_x_harden(
     src: &SourceFile,
     tree: &SyntaxTree,
     node: NodeId,
     top: bool,
+    rule_ids: &[&str],
 ) -> Result<ServiceSettings, InputError> {
     let error = |at: NodeId, message: String| {
         let (line, col) = src.line_col(tree.node(at).start);
@@ -179,6 +280,9 @@ fn read_x_harden(
         if let Some(s) = tree.scalar(value) {
             return Ok(vec![s.to_string()]);
         }
+        if !tree.is_sequence(value) {
+            return Err(error(value, format!("`{key}` takes a list of strings")));
+        }
         tree.items(value)
             .iter()
             .map(|&item| {
@@ -189,19 +293,30 @@ fn read_x_harden(
             .collect()
     };
     let scalar = |value: NodeId, key: &str| -> Result<String, InputError> {
-        tree.scalar(value)
-            .map(str::to_string)
-            .ok_or_else(|| error(value, format!("`{key}` takes a single value")))
+        let node = tree.node(tree.resolve(value));
+        match tree.scalar(value) {
+            Some(s) if !node.is_null() => Ok(s.to_string()),
+            _ => Err(error(value, format!("`{key}` takes a single value"))),
+        }
     };
     let mut settings = ServiceSettings::default();
-    for entry in tree.entries(node) {
-        let key = tree.scalar(entry.key).unwrap_or_default();
-        let value = entry.value;
+    let fields = merged_fields(tree, node);
+    for (key, field) in &fields {
+        let key = key.as_str();
+        let value = field.value;
+        let key_node = field.key.unwrap_or(value);
         match key {
-            "ignore" => settings.ignore.extend(strings(value, key)?),
+            "ignore" => {
+                for id in strings(value, key)? {
+                    if !rule_ids.contains(&id.as_str()) {
+                        return Err(error(value, unknown_rule_message(&id)));
+                    }
+                    settings.ignore.insert(id);
+                }
+            }
             _ if top => {
                 return Err(error(
-                    entry.key,
+                    key_node,
                     format!("unknown key `{key}` in top-level x-harden (only `ignore`)"),
                 ));
             }
@@ -212,12 +327,13 @@ fn read_x_harden(
             "cpus" => settings.cpus = Some(scalar(value, key)?),
             "pids" => {
                 let text = scalar(value, key)?;
-                settings.pids = Some(text.parse().map_err(|_| {
+                let parsed = text.parse().map_err(|_| {
                     error(
                         value,
                         format!("`pids` must be a whole number, not `{text}`"),
                     )
-                })?);
+                })?;
+                settings.pids = Some(parsed);
             }
             "role" => {
                 settings.role = Some(match scalar(value, key)?.as_str() {
@@ -233,48 +349,74 @@ fn read_x_harden(
             }
             other => {
                 return Err(error(
-                    entry.key,
+                    key_node,
                     format!("unknown key `{other}` in x-harden"),
                 ));
             }
         }
     }
-    for path in &settings.writable {
-        if !path.starts_with('/') {
-            return Err(error(
-                node,
-                format!("writable path `{path}` must be absolute"),
-            ));
-        }
+    if let Some((key, message)) = settings.invalid() {
+        return Err(error(fields.get(key).map_or(node, |f| f.value), message));
     }
+    settings.normalize();
     Ok(settings)
 }
 
 /// Rule ids from a `# harden: ignore[a, b]` comment on the service's key
-/// line or the line just above it.
-fn ignore_comment(src: &SourceFile, tree: &SyntaxTree, key: NodeId) -> Vec<String> {
+/// line or the line just above it. Text inside a value is not a comment.
+fn ignore_comment(
+    src: &SourceFile,
+    tree: &SyntaxTree,
+    key: NodeId,
+    rule_ids: &[&str],
+) -> Result<Vec<String>, InputError> {
+    const MARK: &str = "# harden:";
     let (line, _) = src.line_col(tree.node(key).start);
-    let lines: Vec<&str> = src
-        .text
-        .lines()
-        .skip(line.saturating_sub(2))
-        .take(if line > 1 { 2 } else { 1 })
-        .collect();
     let mut ids = Vec::new();
-    for text in lines {
-        let Some(at) = text.find("# harden: ignore[") else {
+    let mut offset = 0;
+    for (index, text) in src.text.split_inclusive('\n').enumerate() {
+        let number = index + 1;
+        let start = offset;
+        offset += text.len();
+        if number + 1 < line {
             continue;
-        };
-        let rest = &text[at + "# harden: ignore[".len()..];
-        let Some(end) = rest.find(']') else { continue };
-        ids.extend(
-            rest[..end]
-                .split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty()),
-        );
+        }
+        if number > line {
+            break;
+        }
+        let Some(at) = text.find(MARK) else { continue };
+        let comment_at = start + at;
+        let after_space = at == 0 || text[..at].ends_with([' ', '\t']);
+        let in_value = tree.nodes.iter().any(|n| {
+            matches!(n.kind, crate::syntax::NodeKind::Scalar { .. })
+                && n.start <= comment_at
+                && comment_at < n.end
+        });
+        if !after_space || in_value {
+            continue;
+        }
+        let (l, c) = src.line_col(comment_at);
+        let list = text[at + MARK.len()..]
+            .trim()
+            .strip_prefix("ignore[")
+            .and_then(|r| r.split_once(']'))
+            .map(|(list, _)| list)
+            .ok_or_else(|| {
+                InputError::syntax(
+                    src,
+                    l,
+                    c,
+                    "a harden comment reads `# harden: ignore[rule-id, ...]`".into(),
+                )
+            })?;
+        for id in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            if !rule_ids.contains(&id) {
+                return Err(InputError::syntax(src, l, c, unknown_rule_message(id)));
+            }
+            ids.push(id.to_string());
+        }
     }
-    ids
+    Ok(ids)
 }
 
 #[cfg(test)]
@@ -283,8 +425,15 @@ mod tests {
 
     const IDS: &[&str] = &["writable-root-fs", "flat-network"];
 
+    fn compose(text: &str) -> Result<Settings, InputError> {
+        let src = SourceFile::new("c.yml", None, text.to_string());
+        let tree = SyntaxTree::parse(&src).unwrap();
+        let model = ComposeModel::build(&src, &tree).unwrap();
+        Settings::default().with_compose(&src, &tree, &model, IDS)
+    }
+
     #[test]
-    fn toml_settings_parse_and_reject_unknown_keys_with_a_line() {
+    fn toml_settings_parse_and_reject_bad_values_with_a_line() {
         let ok = Settings::from_toml(
             "h.toml",
             "ignore = [\"flat-network\"]\n[services.api]\nmemory = \"1G\"\n",
@@ -293,38 +442,61 @@ mod tests {
         .unwrap();
         assert!(ok.ignores("flat-network", "x"));
         assert_eq!(ok.service("api").unwrap().memory.as_deref(), Some("1G"));
-        let err =
-            Settings::from_toml("h.toml", "[services.api]\nmemroy = \"1G\"\n", IDS).unwrap_err();
-        assert_eq!((err.line, err.file.as_str()), (2, "h.toml"));
-        assert!(Settings::from_toml("h.toml", "ignore = [\"no-such-rule\"]\n", IDS).is_err());
+        for (text, line) in [
+            ("[services.api]\nmemroy = \"1G\"\n", 2),
+            ("ignore = [\"no-such-rule\"]\n", 1),
+            ("[services.api]\n\nwritable = [\"var/x\"]\n", 3),
+            ("[services.api]\nmemory = \"lots\"\n", 2),
+        ] {
+            let err = Settings::from_toml("h.toml", text, IDS).unwrap_err();
+            assert_eq!((err.line, err.file.as_str()), (line, "h.toml"), "{text}");
+        }
     }
 
     #[test]
     fn x_harden_and_comments_are_read_from_the_compose_file() {
-        let text = "x-harden:\n  ignore: [flat-network]\nservices:\n  # harden: ignore[writable-root-fs]\n  api:\n    image: x\n    x-harden:\n      cap_add: [NET_ADMIN]\n      role: backend\n";
-        let src = SourceFile::new("c.yml", None, text.to_string());
-        let tree = SyntaxTree::parse(&src).unwrap();
-        let model = ComposeModel::build(&src, &tree).unwrap();
-        let settings = Settings::default()
-            .with_compose(&src, &tree, &model, IDS)
-            .unwrap();
+        let text = "x-harden:\n  ignore: [flat-network]\nservices:\n  # harden: ignore[writable-root-fs]\n  api:\n    image: x\n    x-harden:\n      cap_add: [NET_ADMIN]\n      role: backend\n      writable: [/a/, /a]\n";
+        let settings = compose(text).unwrap();
         assert!(
             settings.ignores("flat-network", "api") && settings.ignores("writable-root-fs", "api")
         );
         let api = settings.service("api").unwrap();
         assert_eq!(api.cap_add, vec!["NET_ADMIN"]);
         assert_eq!(api.role, Some(Placement::Backend));
+        assert_eq!(api.writable, vec!["/a"]);
+    }
+
+    #[test]
+    fn comment_text_inside_values_is_not_a_directive() {
+        let text = "services:\n  api:\n    image: x\n    command: |\n      echo \"# harden: ignore[nope]\"\n  db:\n    image: y\n";
+        assert!(compose(text).unwrap().services.is_empty());
     }
 
     #[test]
     fn bad_x_harden_values_name_their_line() {
-        let text = "services:\n  api:\n    image: x\n    x-harden:\n      role: database\n";
-        let src = SourceFile::new("c.yml", None, text.to_string());
-        let tree = SyntaxTree::parse(&src).unwrap();
-        let model = ComposeModel::build(&src, &tree).unwrap();
-        let err = Settings::default()
-            .with_compose(&src, &tree, &model, IDS)
-            .unwrap_err();
-        assert_eq!(err.line, 5);
+        for (text, line) in [
+            (
+                "services:\n  api:\n    image: x\n    x-harden:\n      role: database\n",
+                5,
+            ),
+            (
+                "services:\n  api:\n    image: x\n    x-harden:\n      ignore: {flat-network: 1}\n",
+                5,
+            ),
+            (
+                "services:\n  api:\n    image: x\n    x-harden:\n      ignore: [nope]\n",
+                5,
+            ),
+            (
+                "services:\n  # harden: ignore[nope]\n  api:\n    image: x\n",
+                2,
+            ),
+            (
+                "services:\n  api: # harden:ignore[flat-network\n    image: x\n",
+                2,
+            ),
+        ] {
+            assert_eq!(compose(text).unwrap_err().line, line, "{text}");
+        }
     }
 }

@@ -68,6 +68,9 @@ impl Rule for FlatNetwork {
         }
         let mut isolated: Vec<&Service> = Vec::new();
         for backend in &ctx.model.services {
+            if ctx.settings.ignores(ID, &backend.name) {
+                continue;
+            }
             // The user's `role` wins over the image table.
             let label = match (ctx.service_settings(backend).role, ctx.profile(backend)) {
                 (Some(Placement::Edge), _) => continue,
@@ -215,10 +218,19 @@ impl Rule for FlatNetwork {
                 .is_none_or(|n| !merged_fields(tree, n).contains_key(&name))
         {
             let definition = NewValue::map(vec![("internal", NewValue::Raw("true".into()))]);
-            if let Ok(edit) = add_top_level_entry(ctx, "networks", &name, definition)
-                && let Some(first) = findings.iter_mut().find(|f| !f.edits.is_empty())
-            {
-                first.edits.push(edit);
+            // Its own finding, not tied to one service, so that turning the
+            // rule off for one backend keeps the network the others use.
+            if let Ok(edit) = add_top_level_entry(ctx, "networks", &name, definition) {
+                let at = ctx.tree.node(ctx.model.root).start;
+                let mut declared = Finding::new(
+                    ID,
+                    Severity::Note,
+                    None,
+                    at,
+                    format!("declares the internal network {name}"),
+                );
+                declared.edits.push(edit);
+                findings.push(declared);
             }
         }
         findings

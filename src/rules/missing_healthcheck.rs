@@ -31,11 +31,20 @@ impl Rule for MissingHealthcheck {
     }
 
     fn check(&self, ctx: &Context) -> Vec<Finding> {
-        ctx.model
-            .services
-            .iter()
-            .filter_map(|s| check_service(ctx, s))
-            .collect()
+        super::parents_first(ctx, |service, done| {
+            // A parent in this file that gets one passes it on through `extends`.
+            let mut ancestor = super::extends_parent(ctx, service);
+            while let Some(parent) = ancestor {
+                if done
+                    .get(ctx.model.position(parent))
+                    .is_some_and(Option::is_some)
+                {
+                    return None;
+                }
+                ancestor = super::extends_parent(ctx, parent).filter(|p| p.name != service.name);
+            }
+            check_service(ctx, service)
+        })
     }
 }
 

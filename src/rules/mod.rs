@@ -185,9 +185,23 @@ pub fn check_all(ctx: &Context) -> Vec<Finding> {
         .collect()
 }
 
-/// The ids of every rule, for checking the user's ignore lists.
+/// Findings about the file as a whole rather than one rule's fix; they can
+/// be silenced like rules.
+pub const NOTICE_IDS: &[&str] = &[
+    "unknown-image",
+    "merged-service",
+    "merged-services",
+    "no-services",
+    "include",
+];
+
+/// The ids users can name in ignore lists: every rule and every notice.
 pub fn rule_ids() -> Vec<&'static str> {
-    registry().iter().map(|r| r.id()).collect()
+    registry()
+        .iter()
+        .map(|r| r.id())
+        .chain(NOTICE_IDS.iter().copied())
+        .collect()
 }
 
 fn ignored(ctx: &Context, finding: &Finding) -> bool {

@@ -107,8 +107,26 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
         && service.field("cpus").is_none()
         && service.field("cpu_quota").is_none();
     let missing_pids = !has_limit("pids") && service.field("pids_limit").is_none();
+    // A limit the user asks for in settings does not replace one the file
+    // already sets: say so rather than drop it silently.
+    let own = ctx.service_settings(service);
+    let shadowed: Vec<&str> = [
+        ("memory", own.memory.is_some() && !missing_memory),
+        ("cpus", own.cpus.is_some() && !missing_cpus),
+        ("pids", own.pids.is_some() && !missing_pids),
+    ]
+    .into_iter()
+    .filter_map(|(key, hit)| hit.then_some(key))
+    .collect();
     if !(missing_memory || missing_cpus || missing_pids) {
-        return None;
+        if shadowed.is_empty() {
+            return None;
+        }
+        let message = format!(
+            "settings for {} not applied: the file already sets that limit",
+            shadowed.join(", ")
+        );
+        return Some(ctx.finding(ID, Severity::Warning, service, message));
     }
     let warn = |message: String| Some(ctx.finding(ID, Severity::Warning, service, message));
     if child_legacy && child_deploy {
@@ -127,7 +145,6 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
 
     let profile = ctx.profile(service);
     let mut sizes = limits_for(profile);
-    let own = ctx.service_settings(service);
     sizes.memory = own.memory.unwrap_or(sizes.memory);
     sizes.cpus = own.cpus.unwrap_or(sizes.cpus);
     sizes.pids = own.pids.unwrap_or(sizes.pids);
@@ -188,6 +205,13 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
         service,
         format!("limits {}; {basis}", added.join(", ")),
     );
+    if !shadowed.is_empty() {
+        finding.severity = Severity::Warning;
+        finding.message.push_str(&format!(
+            "; settings for {} not applied: the file already sets that limit",
+            shadowed.join(", ")
+        ));
+    }
     finding.edits = edits;
     Some(finding)
 }
