@@ -1,6 +1,6 @@
 //! The `harden` command line.
 
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -179,9 +179,4 @@ fn run(cli: &Cli) -> Result<u8, HardenError> {
             message: e.to_string(),
         }),
     }
-}
-
-#[allow(dead_code)]
-fn is_terminal() -> bool {
-    io::stderr().is_terminal()
 }
