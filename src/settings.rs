@@ -373,17 +373,10 @@ fn ignore_comment(
     const MARK: &str = "# harden:";
     let (line, _) = src.line_col(tree.node(key).start);
     let mut ids = Vec::new();
-    let mut offset = 0;
-    for (index, text) in src.text.split_inclusive('\n').enumerate() {
-        let number = index + 1;
-        let start = offset;
-        offset += text.len();
-        if number + 1 < line {
+    for number in line.saturating_sub(1).max(1)..=line {
+        let Some((start, text)) = src.line(number) else {
             continue;
-        }
-        if number > line {
-            break;
-        }
+        };
         let Some(at) = text.find(MARK) else { continue };
         let comment_at = start + at;
         let after_space = at == 0 || text[..at].ends_with([' ', '\t']);

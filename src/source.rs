@@ -75,6 +75,18 @@ impl SourceFile {
         }
     }
 
+    /// The 1-based line `number`: its byte offset and its text (with the
+    /// line break, if any).
+    pub fn line(&self, number: usize) -> Option<(usize, &str)> {
+        let start = *self.line_starts.get(number.checked_sub(1)?)?;
+        let end = self
+            .line_starts
+            .get(number)
+            .copied()
+            .unwrap_or(self.text.len());
+        Some((start, &self.text[start..end]))
+    }
+
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));

@@ -126,6 +126,19 @@ impl Rule for FlatNetwork {
                     .chain(refs.clients_of(ctx, b).into_iter().map(|c| c.name.as_str()))
             })
             .collect();
+        // Per network, the bystanders that will not be on the internal one.
+        let losers: HashMap<&str, Vec<&Service>> = by_network
+            .iter()
+            .map(|(net, list)| {
+                (
+                    *net,
+                    list.iter()
+                        .copied()
+                        .filter(|s| !joiners.contains(s.name.as_str()))
+                        .collect(),
+                )
+            })
+            .collect();
         for backend in &isolated {
             let name = network.get_or_insert_with(|| network_name(ctx)).clone();
             let clients = refs.clients_of(ctx, backend);
@@ -161,27 +174,32 @@ impl Rule for FlatNetwork {
             // it lose it: say so, since a reference harden cannot see (a
             // config file, a hard-coded address) would break at run time.
             let before = &networks_of[ctx.model.position(backend)];
-            let client_names = &joiners;
-            // Bystanders on the backend's networks, minus its clients: the
-            // count comes from the per-network lists, names from their heads.
-            let mut seen: HashSet<&str> = HashSet::new();
-            let on_nets = before
-                .iter()
-                .flat_map(|n| by_network.get(n.as_str()).into_iter().flatten());
-            let mut count = 0usize;
-            let mut shown: Vec<&str> = Vec::new();
-            for s in on_nets {
-                if s.name == backend.name
-                    || client_names.contains(s.name.as_str())
-                    || !seen.insert(s.name.as_str())
-                {
-                    continue;
+            // Bystanders on the backend's networks that do not join the
+            // internal one; one network (the usual case) needs no merging.
+            let (count, shown): (usize, Vec<&str>) = match before.as_slice() {
+                [one] => {
+                    let list = losers.get(one.as_str()).map_or(&[][..], Vec::as_slice);
+                    (
+                        list.len(),
+                        list.iter().take(6).map(|s| s.name.as_str()).collect(),
+                    )
                 }
-                count += 1;
-                if shown.len() < 6 {
-                    shown.push(s.name.as_str());
+                several => {
+                    let mut seen: HashSet<&str> = HashSet::new();
+                    for n in several {
+                        seen.extend(
+                            losers
+                                .get(n.as_str())
+                                .into_iter()
+                                .flatten()
+                                .map(|s| s.name.as_str()),
+                        );
+                    }
+                    let mut names: Vec<&str> = seen.into_iter().collect();
+                    names.sort_unstable();
+                    (names.len(), names.into_iter().take(6).collect())
                 }
-            }
+            };
             let losing_len = count;
             if losing_len > 0 {
                 finding.severity = Severity::Warning;
