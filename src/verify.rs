@@ -36,26 +36,29 @@ pub fn verify(
         .map_err(|e| format!("patched YAML is not a Compose file: {e}"))?;
 
     // The strict reader must accept the output whenever it accepted the
-    // input: harden never turns a readable file into an unreadable one.
-    // (`harden` only gets here when the strict reader accepted the input.)
-    if let Err((line, col, message)) = crate::strict::check(patched) {
-        return Err(format!(
-            "patched YAML is rejected at {line}:{col}: {}",
-            message.lines().next().unwrap_or("")
-        ));
-    }
-    let readable = crate::strict::read_value(&original.text).is_some();
-    if readable && crate::strict::read_value(patched).is_none() {
-        return Err("patched YAML can no longer be read as plain values".into());
-    }
+    // input (`harden` only gets here when it did): harden never turns a
+    // readable file into an unreadable one. Each text is read once.
+    let before = crate::strict::read_value(&original.text);
+    let after = match &before {
+        Some(_) => Some(
+            crate::strict::read_value(patched)
+                .ok_or("patched YAML can no longer be read as plain values")?,
+        ),
+        None => {
+            // Custom tags (`!reset`) keep serde-saphyr from building
+            // values; it must still accept the syntax.
+            if let Err((line, col, message)) = crate::strict::check(patched) {
+                let first = message.lines().next().unwrap_or("");
+                return Err(format!("patched YAML is rejected at {line}:{col}: {first}"));
+            }
+            None
+        }
+    };
 
     // Nothing lost: every value of the input, read independently by
     // serde-saphyr with merges resolved, is still there unless an edit
     // meant to change it.
-    if let (Some(before), Some(after)) = (
-        crate::strict::read_value(&original.text),
-        crate::strict::read_value(patched),
-    ) {
+    if let (Some(before), Some(after)) = (before, after) {
         let changed = changed_paths(plan);
         let mut old = BTreeMap::new();
         flatten("", &before, &mut old);
