@@ -7,7 +7,7 @@ mod support;
 use std::path::Path;
 
 use serde_json::Value;
-use support::{RunOutput, TempDir};
+use support::{RunOutput, TempDir, strings};
 
 /// Runs `harden input.yml` (plus `extra` flags) inside a copy of the case.
 fn run_case(case: &str, extra: &[&str]) -> (TempDir, RunOutput) {
@@ -57,16 +57,6 @@ fn input(case: &str) -> String {
 
 fn service<'v>(v: &'v Value, name: &str) -> &'v Value {
     &v["services"][name]
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|i| i.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Targets of a service's tmpfs entries (short syntax, options dropped).

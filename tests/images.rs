@@ -1,21 +1,14 @@
 //! One check per row of the image table: a small service using the image,
 //! hardened, with the facts that matter asserted and the result snapshotted.
 
+mod support;
+
 use std::path::Path;
 
 use harden::knowledge::{Knowledge, ReadOnly, StartUser};
 use harden::source::SourceFile;
 use serde_json::Value;
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|i| i.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
+use support::strings;
 
 #[test]
 fn every_image_row_hardens_as_its_facts_say() {

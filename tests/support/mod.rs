@@ -257,3 +257,14 @@ pub fn has_line_col(text: &str) -> bool {
                 .is_some_and(|k| b.get(k) == Some(&b':'))
     })
 }
+
+/// The string items of a list value (empty for anything else).
+pub fn strings(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
