@@ -49,12 +49,6 @@ impl ImageRef {
             digest,
         }
     }
-
-    /// Whether the reference still contains `${...}` or `$VAR` that only the
-    /// deployment environment resolves.
-    pub fn is_interpolated(&self) -> bool {
-        self.path.contains('$')
-    }
 }
 
 /// The text with each `${VAR:-default}` / `${VAR-default}` replaced by its

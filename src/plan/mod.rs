@@ -79,20 +79,6 @@ pub struct PlannedEdit {
 }
 
 impl PlannedEdit {
-    /// Whether the edit writes `key`: as a new entry, or into the list or
-    /// value at a path ending in it.
-    pub fn adds_key(&self, key: &str) -> bool {
-        let in_entries = match &self.op {
-            EditOp::AddEntries { entries, .. } | EditOp::FillValue { entries, .. } => {
-                entries.iter().any(|(k, _)| k == key)
-            }
-            _ => false,
-        };
-        in_entries || self.path.rsplit('/').next() == Some(key)
-    }
-}
-
-impl PlannedEdit {
     /// The string items this edit adds to the list under `key`.
     pub fn planned_items(&self, key: &str) -> Vec<String> {
         let strings = |v: &NewValue| match v {
