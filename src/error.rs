@@ -18,20 +18,7 @@ pub struct InputError {
 
 impl InputError {
     pub fn syntax(src: &SourceFile, line: usize, col: usize, message: String) -> InputError {
-        let lines: Vec<&str> = src.text.lines().collect();
-        let index = line.saturating_sub(1);
-        let snippet = lines.get(index).map(|l| {
-            // A value continued from a line above that names a credential
-            // (a multi-line flow mapping, a folded plain scalar) is hidden whole.
-            let near = lines[index.saturating_sub(3)..index]
-                .iter()
-                .any(|l| redact(l) != *l);
-            if near {
-                format!("{}<redacted>", &l[..l.len() - l.trim_start().len()])
-            } else {
-                redact(l.trim_end())
-            }
-        });
+        let snippet = safe_line(src, line);
         InputError {
             file: src.display_name.clone(),
             line,
@@ -50,6 +37,26 @@ impl InputError {
             snippet: None,
         }
     }
+}
+
+/// Source line `line` (1-based) as it may be printed: credentials masked,
+/// and the whole line hidden when a value continued from the lines above
+/// names a credential (a multi-line flow mapping, a folded plain scalar).
+pub fn safe_line(src: &SourceFile, line: usize) -> Option<String> {
+    let lines: Vec<&str> = src.text.lines().collect();
+    let index = line.checked_sub(1)?;
+    let text = lines.get(index)?;
+    let near = lines[index.saturating_sub(3)..index]
+        .iter()
+        .any(|l| redact(l) != *l);
+    Some(if near {
+        format!(
+            "{}<redacted>",
+            &text[..text.len() - text.trim_start().len()]
+        )
+    } else {
+        redact(text.trim_end())
+    })
 }
 
 /// A source line with any credential it may hold masked: error messages
@@ -173,12 +180,14 @@ pub enum HardenError {
     Internal { file: String, message: String },
     /// Exit 2: reading or writing failed.
     Io { file: String, message: String },
+    /// Exit 2: the command line asks for something that cannot be done.
+    Usage(String),
 }
 
 impl HardenError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            HardenError::Input(_) | HardenError::Io { .. } => 2,
+            HardenError::Input(_) | HardenError::Io { .. } | HardenError::Usage(_) => 2,
             HardenError::Internal { .. } => 3,
         }
     }
@@ -189,6 +198,7 @@ impl fmt::Display for HardenError {
         match self {
             HardenError::Input(err) => write!(f, "{err}"),
             HardenError::Io { file, message } => write!(f, "{file}: error: {message}"),
+            HardenError::Usage(message) => write!(f, "error: {message}"),
             HardenError::Internal { file, message } => write!(
                 f,
                 "internal error: {file}: {message}\nnothing was written; please report this as a bug with the input file"

@@ -153,9 +153,9 @@ fn unknown_images(ctx: &Context, findings: &[Finding]) -> Vec<Finding> {
             ctx.image_label(service)
         );
         let at = ctx.tree.node(service.key).start;
-        warnings.push(Finding::new(
+        warnings.push(Finding::notice(
             "unknown-image",
-            rules::Severity::Warning,
+            rules::Level::Warning,
             Some(service.name.clone()),
             at,
             message,
@@ -167,13 +167,7 @@ fn unknown_images(ctx: &Context, findings: &[Finding]) -> Vec<Finding> {
 /// Warnings about the file as a whole: parts harden does not harden.
 fn file_notes(tree: &SyntaxTree, model: &ComposeModel) -> Vec<Finding> {
     let warn = |rule, at, message: &str| {
-        Finding::new(
-            rule,
-            rules::Severity::Warning,
-            None,
-            at,
-            message.to_string(),
-        )
+        Finding::notice(rule, rules::Level::Warning, None, at, message.to_string())
     };
     let mut notes = Vec::new();
     if model
@@ -233,9 +227,9 @@ fn anchored_service_notes(
             users.join(", ")
         );
         let at = tree.node(source.key).start;
-        notes.push(Finding::new(
+        notes.push(Finding::notice(
             "merged-service",
-            rules::Severity::Note,
+            rules::Level::Note,
             Some(source.name.clone()),
             at,
             message,

@@ -1,55 +1,231 @@
 //! The `harden` command line.
 
+use std::collections::BTreeSet;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
-use harden::error::HardenError;
-use harden::output;
+use harden::Outcome;
+use harden::error::{HardenError, InputError};
+use harden::output::{self, report};
+use harden::rules::{self, FixSafety, Severity};
 use harden::settings::Settings;
 use harden::source::SourceFile;
 
-/// Make a Docker Compose file production-ready: read-only root filesystems,
+/// Make Docker Compose files production-ready: read-only root filesystems,
 /// resource limits, dropped capabilities, secrets out of the environment and
-/// internal networks for datastores. Prints the patched YAML by default.
+/// internal networks for datastores. Prints the patched YAML by default;
+/// `--check` or `--format` report the hazards found instead.
 #[derive(Parser, Debug)]
-#[command(name = "harden", version, about)]
+#[command(
+    name = "harden",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
-    /// The compose file; `-` reads standard input.
-    file: String,
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    /// Compose files, or folders to search for compose files; `-` reads
+    /// standard input.
+    files: Vec<String>,
 
     /// Print a unified diff instead of the patched YAML.
-    #[arg(long, conflicts_with = "write")]
+    #[arg(long, conflicts_with_all = ["write", "format"])]
     diff: bool,
 
-    /// Rewrite FILE in place (atomically) and save moved secret values.
-    #[arg(short, long)]
+    /// Rewrite each file in place (atomically) and save moved secret values.
+    #[arg(short, long, conflicts_with = "format")]
     write: bool,
 
-    /// Write nothing; exit 1 if any change would be made.
+    /// Write nothing; report the hazards found (as text unless --format
+    /// says otherwise) and exit 1 if any is at or above --fail-on.
     #[arg(long, conflicts_with_all = ["write", "diff"])]
     check: bool,
+
+    /// Report the hazards found on stdout in this format; writes nothing.
+    #[arg(long, value_name = "FORMAT", value_parser = ["text", "json", "sarif", "github"])]
+    format: Option<String>,
+
+    /// With --check: the lowest severity that makes the exit code 1.
+    #[arg(
+        long,
+        value_name = "SEVERITY",
+        default_value = "low",
+        value_parser = ["low", "medium", "high", "critical"]
+    )]
+    fail_on: String,
+
+    /// Run only these rules (ids, comma-separated or repeated).
+    #[arg(long, value_name = "RULE", value_delimiter = ',')]
+    select: Vec<String>,
+
+    /// Do not run these rules (ids, comma-separated or repeated).
+    #[arg(long, value_name = "RULE", value_delimiter = ',')]
+    ignore: Vec<String>,
+
+    /// Also apply fixes that can change how the stack is reached or run.
+    #[arg(long)]
+    unsafe_fixes: bool,
 
     /// Only print warnings on stderr, not what each transform did.
     #[arg(short, long)]
     quiet: bool,
 
-    /// Settings file (default: harden.toml beside the compose file, if any).
+    /// Settings file (default: harden.toml beside each compose file).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 }
 
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// List every rule: id, severity, fix and summary.
+    Rules,
+    /// Print the documentation of a rule.
+    Explain {
+        /// The rule id, as `harden rules` lists it.
+        id: String,
+    },
+}
+
+/// Names of compose files `harden DIR` looks for, with their
+/// `.override`/`.prod` siblings.
+const COMPOSE_NAMES: &[&str] = &["compose", "docker-compose"];
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(&cli) {
+    let mut stderr = io::stderr();
+    let code = match &cli.command {
+        Some(Command::Rules) => print_rules(),
+        Some(Command::Explain { id }) => explain(id),
+        None => run(&cli),
+    };
+    match code {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            let _ = writeln!(io::stderr(), "{err}");
+            let _ = writeln!(stderr, "{err}");
             ExitCode::from(err.exit_code())
         }
     }
+}
+
+fn usage(message: String) -> HardenError {
+    HardenError::Usage(message)
+}
+
+fn print_rules() -> Result<u8, HardenError> {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{:<28} {:<9} {:<7} SUMMARY\n",
+        "RULE", "SEVERITY", "FIX"
+    ));
+    for meta in rules::metas() {
+        out.push_str(&format!(
+            "{:<28} {:<9} {:<7} {}\n",
+            meta.id,
+            meta.severity.as_str(),
+            meta.fix.as_str(),
+            meta.summary
+        ));
+    }
+    print_stdout(&out)
+}
+
+fn explain(id: &str) -> Result<u8, HardenError> {
+    let Some(meta) = rules::meta(id) else {
+        return Err(usage(format!(
+            "unknown rule `{id}`; `harden rules` lists them"
+        )));
+    };
+    let fix = match meta.fix {
+        FixSafety::Safe => "safe, applied by default",
+        FixSafety::Unsafe => "unsafe, applied with --unsafe-fixes",
+        FixSafety::None => "none, reported only",
+    };
+    let text = format!(
+        "{}\nSeverity: {}. Fix: {fix}.\n",
+        meta.docs.trim_end(),
+        meta.severity.as_str()
+    );
+    print_stdout(&text)
+}
+
+fn print_stdout(text: &str) -> Result<u8, HardenError> {
+    let mut stdout = io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(0),
+        // A closed pipe (`harden f | head`) is a normal way to stop reading.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(HardenError::Io {
+            file: "stdout".into(),
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// The compose files to work on: files as given, folders searched.
+fn expand(args: &[String]) -> Result<Vec<String>, HardenError> {
+    let mut files = Vec::new();
+    for arg in args {
+        let path = Path::new(arg);
+        if arg != "-" && path.is_dir() {
+            let before = files.len();
+            find_compose_files(path, &mut files);
+            if files.len() == before {
+                return Err(usage(format!(
+                    "{arg}: no compose files in this folder (looked for compose.yaml, compose.yml, docker-compose.yaml, docker-compose.yml and their .override/.prod siblings)"
+                )));
+            }
+        } else {
+            files.push(arg.clone());
+        }
+    }
+    Ok(files)
+}
+
+/// Compose files under `dir`, sorted, skipping hidden folders and
+/// dependency trees.
+fn find_compose_files(dir: &Path, found: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    let mut dirs = Vec::new();
+    for path in entries {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let is_link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink());
+        if path.is_dir() {
+            if !is_link && !name.starts_with('.') && name != "node_modules" {
+                dirs.push(path);
+            }
+        } else if is_compose_name(&name) {
+            found.push(path.to_string_lossy().into_owned());
+        }
+    }
+    for sub in dirs {
+        find_compose_files(&sub, found);
+    }
+}
+
+fn is_compose_name(name: &str) -> bool {
+    let Some(stem) = name
+        .strip_suffix(".yml")
+        .or_else(|| name.strip_suffix(".yaml"))
+    else {
+        return false;
+    };
+    let base = stem
+        .strip_suffix(".override")
+        .or_else(|| stem.strip_suffix(".prod"))
+        .unwrap_or(stem);
+    COMPOSE_NAMES.contains(&base)
 }
 
 fn read_source(file: &str) -> Result<SourceFile, HardenError> {
@@ -79,7 +255,7 @@ fn read_source(file: &str) -> Result<SourceFile, HardenError> {
                 .rposition(|&b| b == b'\n')
                 .map_or(0, |i| i + 1)
             + 1;
-        HardenError::Input(harden::error::InputError {
+        HardenError::Input(InputError {
             file: file.to_string(),
             line,
             col,
@@ -92,7 +268,8 @@ fn read_source(file: &str) -> Result<SourceFile, HardenError> {
     Ok(SourceFile::new(name, path.as_deref(), text))
 }
 
-/// `--config FILE`, or `harden.toml` beside the compose file when present.
+/// `--config FILE`, or `harden.toml` beside the compose file when present,
+/// with the command line's rule choices on top.
 fn load_settings(cli: &Cli, src: &SourceFile) -> Result<Settings, HardenError> {
     let beside = src.path.as_deref().map(|p| {
         p.parent()
@@ -101,82 +278,213 @@ fn load_settings(cli: &Cli, src: &SourceFile) -> Result<Settings, HardenError> {
             .join("harden.toml")
     });
     let path = match (&cli.config, beside) {
-        (Some(path), _) => path.clone(),
-        (None, Some(path)) if path.is_file() => path,
-        _ => return Ok(Settings::default()),
+        (Some(path), _) => Some(path.clone()),
+        (None, Some(path)) if path.is_file() => Some(path),
+        _ => None,
     };
-    let name = path.display().to_string();
-    let text = std::fs::read_to_string(&path).map_err(|e| HardenError::Io {
-        file: name.clone(),
-        message: e.to_string(),
-    })?;
-    Ok(Settings::from_toml(
-        &name,
-        &text,
-        &harden::rules::rule_ids(),
-    )?)
+    let mut settings = match path {
+        Some(path) => {
+            let name = path.display().to_string();
+            let text = std::fs::read_to_string(&path).map_err(|e| HardenError::Io {
+                file: name.clone(),
+                message: e.to_string(),
+            })?;
+            Settings::from_toml(&name, &text, &rules::rule_ids())?
+        }
+        None => Settings::default(),
+    };
+    settings.ignore.extend(cli.ignore.iter().cloned());
+    if !cli.select.is_empty() {
+        settings.select = Some(cli.select.iter().cloned().collect());
+    }
+    settings.unsafe_fixes = cli.unsafe_fixes;
+    Ok(settings)
+}
+
+/// Rejects rule ids the command line names that do not exist.
+fn check_rule_ids(cli: &Cli) -> Result<(), HardenError> {
+    let known: BTreeSet<&str> = rules::rule_ids().into_iter().collect();
+    for (flag, ids) in [("--select", &cli.select), ("--ignore", &cli.ignore)] {
+        if let Some(bad) = ids.iter().find(|id| !known.contains(id.as_str())) {
+            return Err(usage(format!(
+                "{flag}: unknown rule `{bad}`; `harden rules` lists them"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn run(cli: &Cli) -> Result<u8, HardenError> {
-    if cli.write && cli.file == "-" {
+    check_rule_ids(cli)?;
+    if cli.files.is_empty() {
+        return Err(usage(
+            "give a compose file or a folder (`harden --help` shows the options)".into(),
+        ));
+    }
+    let files = expand(&cli.files)?;
+    let printing_yaml = !(cli.diff || cli.write || cli.check || cli.format.is_some());
+    if files.len() > 1 && printing_yaml {
+        return Err(usage(format!(
+            "{} files: use --diff, --write, --check or --format to work on several at once",
+            files.len()
+        )));
+    }
+    if files.len() > 1 && files.iter().any(|f| f == "-") {
+        return Err(usage(
+            "`-` (stdin) cannot be combined with other files".into(),
+        ));
+    }
+    if cli.write && files.iter().any(|f| f == "-") {
         return Err(HardenError::Io {
             file: "<stdin>".into(),
             message: "--write needs a file, not stdin".into(),
         });
     }
-    let src = read_source(&cli.file)?;
-    let settings = load_settings(cli, &src)?;
-    let outcome = harden::harden(src, &settings)?;
+
     let mut stderr = io::BufWriter::new(io::stderr().lock());
-    let _ = output::report_findings(&mut stderr, &outcome.src, &outcome.findings, cli.quiet);
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    let mut worst: Option<HardenError> = None;
+    let reporting = cli.check || cli.format.is_some();
+    for file in &files {
+        match harden_one(cli, file) {
+            Ok(outcome) => {
+                if !reporting {
+                    let _ = output::report_findings(
+                        &mut stderr,
+                        &outcome.src,
+                        &outcome.findings,
+                        cli.quiet,
+                    );
+                }
+                if let Err(err) = emit(cli, &outcome, &mut stderr) {
+                    let _ = writeln!(stderr, "{err}");
+                    keep_worst(&mut worst, err);
+                }
+                outcomes.push(outcome);
+            }
+            Err(err) => {
+                let _ = writeln!(stderr, "{err}");
+                keep_worst(&mut worst, err);
+            }
+        }
+    }
     let _ = stderr.flush();
 
-    let mut stdout = io::stdout().lock();
-    let result = if cli.check {
-        return Ok(u8::from(outcome.changed()));
-    } else if cli.diff {
+    if reporting {
+        let format = cli
+            .format
+            .as_deref()
+            .and_then(report::Format::parse)
+            .unwrap_or(report::Format::Text);
+        let files: Vec<report::FileFindings> = outcomes
+            .iter()
+            .map(|o| report::FileFindings {
+                src: &o.src,
+                findings: &o.findings,
+            })
+            .collect();
+        print_stdout(&report::render(format, &files))?;
+        if worst.is_none()
+            && cli.check
+            && report::fails(
+                &files,
+                Severity::parse(&cli.fail_on).unwrap_or(Severity::Low),
+            )
+        {
+            return Ok(1);
+        }
+    }
+    match worst {
+        // Every file was tried; the exit code says the worst that happened.
+        Some(err) => Ok(err.exit_code()),
+        None => Ok(0),
+    }
+}
+
+fn keep_worst(worst: &mut Option<HardenError>, err: HardenError) {
+    if worst
+        .as_ref()
+        .is_none_or(|w| err.exit_code() > w.exit_code())
+    {
+        *worst = Some(err);
+    }
+}
+
+fn harden_one(cli: &Cli, file: &str) -> Result<Outcome, HardenError> {
+    let src = read_source(file)?;
+    let settings = load_settings(cli, &src)?;
+    harden::harden(src, &settings)
+}
+
+/// Prints or writes one file's result, as the mode asks.
+fn emit(cli: &Cli, outcome: &Outcome, stderr: &mut dyn Write) -> Result<(), HardenError> {
+    if cli.check || cli.format.is_some() {
+        return Ok(());
+    }
+    if cli.diff {
         let diff = output::unified_diff(
             &outcome.src,
             &outcome.src.frame(&outcome.src.text),
             &outcome.output(),
         );
-        stdout.write_all(diff.as_bytes())
-    } else if cli.write {
-        let Some(path) = outcome.src.path.clone() else {
-            return Err(HardenError::Io {
-                file: cli.file.clone(),
-                message: "--write needs a file, not stdin".into(),
-            });
-        };
-        if outcome.changed() {
-            let target = output::write::resolve_link(&path);
-            if target != path {
-                let _ = writeln!(
-                    stderr,
-                    "{}: note: it is a link; writing to {}",
-                    outcome.src.display_name,
-                    target.display()
-                );
-            }
-            let report = output::write::write_all(&path, &outcome.output(), &outcome.moved)?;
-            for line in report.created {
-                let _ = writeln!(stderr, "{}: wrote {line}", outcome.src.display_name);
-            }
-            for line in report.kept {
-                let _ = writeln!(stderr, "{}: warning: {line}", outcome.src.display_name);
-            }
-        }
-        Ok(())
-    } else {
-        stdout.write_all(outcome.output().as_bytes())
+        print_stdout(&diff)?;
+        return Ok(());
+    }
+    if !cli.write {
+        print_stdout(&outcome.output())?;
+        return Ok(());
+    }
+    let Some(path) = outcome.src.path.clone() else {
+        return Err(HardenError::Io {
+            file: outcome.src.display_name.clone(),
+            message: "--write needs a file, not stdin".into(),
+        });
     };
-    match result.and_then(|()| stdout.flush()) {
-        Ok(()) => Ok(0),
-        // A closed pipe (`harden f | head`) is a normal way to stop reading.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(0),
-        Err(e) => Err(HardenError::Io {
-            file: "stdout".into(),
-            message: e.to_string(),
-        }),
+    if !outcome.changed() {
+        return Ok(());
+    }
+    let target = output::write::resolve_link(&path);
+    if target != path {
+        let _ = writeln!(
+            stderr,
+            "{}: note: it is a link; writing to {}",
+            outcome.src.display_name,
+            target.display()
+        );
+    }
+    let written = output::write::write_all(&path, &outcome.output(), &outcome.moved)?;
+    for line in written.created {
+        let _ = writeln!(stderr, "{}: wrote {line}", outcome.src.display_name);
+    }
+    for line in written.kept {
+        let _ = writeln!(stderr, "{}: warning: {line}", outcome.src.display_name);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_compose_name;
+
+    #[test]
+    fn compose_file_names() {
+        for name in [
+            "compose.yaml",
+            "compose.yml",
+            "docker-compose.yml",
+            "docker-compose.yaml",
+            "compose.override.yml",
+            "docker-compose.prod.yaml",
+        ] {
+            assert!(is_compose_name(name), "{name}");
+        }
+        for name in [
+            "compose.dev.yml",
+            "mycompose.yml",
+            "compose.json",
+            "docker-compose",
+        ] {
+            assert!(!is_compose_name(name), "{name}");
+        }
     }
 }

@@ -122,6 +122,11 @@ struct SettingsFile {
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
     pub ignore: BTreeSet<String>,
+    /// `--select`: only these rules run, when given.
+    pub select: Option<BTreeSet<String>>,
+    /// `--unsafe-fixes`: apply fixes that can change how the stack is
+    /// reached or run.
+    pub unsafe_fixes: bool,
     pub services: BTreeMap<String, ServiceSettings>,
     /// The settings file's name and text, to point at its lines later.
     toml: Option<(String, String)>,
@@ -164,6 +169,7 @@ impl Settings {
             ignore: parsed.ignore,
             services,
             toml: Some((name.to_string(), text.to_string())),
+            ..Settings::default()
         })
     }
 
@@ -219,6 +225,11 @@ impl Settings {
                 .services
                 .get(service)
                 .is_some_and(|s| s.ignore.contains(rule))
+    }
+
+    /// Whether `rule` runs at all: every rule unless `--select` names some.
+    pub fn selects(&self, rule: &str) -> bool {
+        self.select.as_ref().is_none_or(|s| s.contains(rule))
     }
 
     pub fn service(&self, name: &str) -> Option<&ServiceSettings> {

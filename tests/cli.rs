@@ -78,11 +78,14 @@ fn check_exits_one_until_the_file_is_hardened() {
     write_stack(&dir);
     let before = support::run_in(dir.path(), &["compose.yml", "--check"], None);
     assert_eq!(before.code, Some(1));
-    assert!(before.stdout.is_empty());
+    // The report goes to stdout; nothing is written.
+    assert!(before.stdout_str().contains("high[secret-in-environment]"));
+    assert!(before.stdout_str().contains("fixed by `harden --write`"));
     let write = support::run_in(dir.path(), &["compose.yml", "--write"], None);
     assert_eq!(write.code, Some(0), "{}", write.stderr_str());
     let after = support::run_in(dir.path(), &["compose.yml", "--check"], None);
-    assert_eq!(after.code, Some(0), "{}", after.stderr_str());
+    assert_eq!(after.code, Some(0), "{}", after.stdout_str());
+    assert_eq!(after.stdout_str(), "no findings in 1 file\n");
 }
 
 #[cfg(unix)]

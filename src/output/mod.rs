@@ -1,13 +1,14 @@
 //! Output sinks: patched YAML, unified diff, findings on stderr, and the
 //! in-place write with the values moved out of the file.
 
+pub mod report;
 pub mod write;
 
 use std::io::{self, Write};
 
 use similar::TextDiff;
 
-use crate::rules::{Finding, Severity};
+use crate::rules::{Finding, Level};
 use crate::source::SourceFile;
 
 /// A unified diff that `patch -p1` applies to the original file.
@@ -54,13 +55,13 @@ pub fn report_findings(
     quiet: bool,
 ) -> io::Result<()> {
     for finding in findings {
-        if quiet && finding.severity == Severity::Note {
+        if quiet && finding.level == Level::Note {
             continue;
         }
         let (line, col) = src.line_col(finding.at);
-        let level = match finding.severity {
-            Severity::Note => "note",
-            Severity::Warning => "warning",
+        let level = match finding.level {
+            Level::Note => "note",
+            Level::Warning => "warning",
         };
         let service = finding
             .service

@@ -1,25 +1,10 @@
 //! `default-capabilities`: the container keeps Docker's default capability set.
 //!
-//! **What.** By default a container's root user holds 14 capabilities
-//! (CHOWN, DAC_OVERRIDE, NET_RAW, SETUID, ...). Most services need none or
-//! a few; the rest only help an attacker who got in.
-//!
-//! **Fix.** `cap_drop: [ALL]`, a `cap_add` with only what the image needs
-//! (entrypoints that start as root, chown their data and step down to a
-//! service user need CHOWN, SETUID, SETGID, and from the second start on
-//! often DAC_OVERRIDE and FOWNER; binaries with file capabilities need
-//! those), and `security_opt: [no-new-privileges:true]`. A `command` or
-//! `entrypoint` that runs `chown`, `su`, `gosu`, `su-exec` or `setpriv`
-//! gets what that needs even for an unknown image. Existing `cap_add`
-//! entries are kept.
-//!
-//! **Skipped** for `privileged` services (capabilities do not apply) and
-//! where `cap_add`/`cap_drop` are inherited through `<<`.
-//!
-//! References: Compose spec `cap_add`, `cap_drop`, `security_opt`; OWASP
-//! Docker Security Cheat Sheet rules 3 and 4; CIS Docker Benchmark 5.3, 5.25.
+#![doc = include_str!("../../docs/rules/default-capabilities.md")]
 
-use super::{Context, Finding, Rule, Severity, extend_list, runs_as_root};
+use super::{
+    Context, Finding, FixSafety, Level, Rule, RuleMeta, Severity, extend_list, runs_as_root,
+};
 use crate::model::Service;
 use crate::plan::PlannedEdit;
 
@@ -27,17 +12,21 @@ pub struct DefaultCapabilities;
 
 const ID: &str = "default-capabilities";
 
+static META: RuleMeta = RuleMeta {
+    id: ID,
+    summary: "default capabilities kept and privilege gain allowed",
+    severity: Severity::Medium,
+    fix: FixSafety::Safe,
+    docs: include_str!("../../docs/rules/default-capabilities.md"),
+};
+
 const STEP_DOWN_TOOLS: &[&str] = &[
     "su", "gosu", "su-exec", "setpriv", "sudo", "runuser", "chroot",
 ];
 
 impl Rule for DefaultCapabilities {
-    fn id(&self) -> &'static str {
-        ID
-    }
-
-    fn summary(&self) -> &'static str {
-        "default capabilities kept: drop ALL, add back only what the image needs, no-new-privileges"
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 
     fn check(&self, ctx: &Context) -> Vec<Finding> {
@@ -58,7 +47,7 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
     if dropped_all && no_new_privs {
         return None;
     }
-    let warn = |message: String| Some(ctx.finding(ID, Severity::Warning, service, message));
+    let warn = |message: String| Some(ctx.finding(ID, Level::Warning, service, message));
     if service.is_true(tree, "privileged") {
         return warn(
             "capabilities not dropped: the service is privileged, which grants every capability"
@@ -125,14 +114,14 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
         if edits.is_empty() {
             return None;
         }
-        let mut finding = ctx.finding(ID, Severity::Note, service, said.join("; "));
+        let mut finding = ctx.finding(ID, Level::Note, service, said.join("; "));
         finding.edits = edits;
         return Some(finding);
     }
 
     let mut edits: Vec<PlannedEdit> = Vec::new();
     let mut said = Vec::new();
-    let mut severity = Severity::Note;
+    let mut severity = Level::Note;
     if !dropped_all {
         let (needed, why) = needed_caps(ctx, service);
         match extend_list(ctx, service, "cap_drop", &["ALL".to_string()]) {
@@ -168,7 +157,7 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
                 said.push("no-new-privileges".to_string());
             }
             Err(refusal) => {
-                severity = Severity::Warning;
+                severity = Level::Warning;
                 said.push(format!("no-new-privileges not added: {}", refusal.0));
             }
         }

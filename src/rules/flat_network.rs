@@ -1,29 +1,16 @@
 //! `flat-network`: a datastore shares a network with everything.
 //!
-//! **What.** On the default network every container of the stack can reach
-//! the database, cache or queue, and so can anything that gets into any of
-//! them; the datastore can also reach the internet.
-//!
-//! **Fix.** Datastores, caches and queues move to a network with
-//! `internal: true`. Every service that talks to them (named in
-//! `depends_on`, `links`, or as a host name in its environment or command)
-//! joins that network too and keeps its other networks, including the
-//! implicit `default`.
-//!
-//! **Skipped** for services with `network_mode`, for datastores that
-//! publish ports (an internal-only network would unpublish them), and where
-//! a client cannot join (its `networks` are inherited or it uses
-//! `network_mode`).
-//!
-//! References: Compose spec `networks` (`internal`); OWASP Docker Security
-//! Cheat Sheet rule 5; CIS Docker Benchmark 5.29.
+#![doc = include_str!("../../docs/rules/flat-network.md")]
 
 use std::collections::{HashMap, HashSet};
 
 use crate::knowledge::Role;
 use crate::settings::Placement;
 
-use super::{Context, Finding, Rule, Severity, add_keys, add_top_level_entry, is_alias};
+use super::{
+    Context, Finding, FixSafety, Level, Rule, RuleMeta, Severity, add_keys, add_top_level_entry,
+    is_alias,
+};
 use crate::model::{Origin, Service, merged_fields};
 use crate::plan::{EditOp, NewValue, PlannedEdit};
 
@@ -31,13 +18,17 @@ pub struct FlatNetwork;
 
 const ID: &str = "flat-network";
 
-impl Rule for FlatNetwork {
-    fn id(&self) -> &'static str {
-        ID
-    }
+static META: RuleMeta = RuleMeta {
+    id: ID,
+    summary: "a datastore is reachable from every service",
+    severity: Severity::Medium,
+    fix: FixSafety::Safe,
+    docs: include_str!("../../docs/rules/flat-network.md"),
+};
 
-    fn summary(&self) -> &'static str {
-        "datastore reachable from every service: put it on an internal network with its clients"
+impl Rule for FlatNetwork {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 
     fn check(&self, ctx: &Context) -> Vec<Finding> {
@@ -83,7 +74,7 @@ impl Rule for FlatNetwork {
             if is_isolated(ctx, backend) || backend.field("network_mode").is_some() {
                 continue;
             }
-            let warn = |message: String| ctx.finding(ID, Severity::Warning, backend, message);
+            let warn = |message: String| ctx.finding(ID, Level::Warning, backend, message);
             if backend.publishes_ports(tree) {
                 findings.push(warn(format!(
                     "{} publishes ports, so it stays on its current networks; bind them to 127.0.0.1 or drop them to isolate it",
@@ -144,7 +135,7 @@ impl Rule for FlatNetwork {
             let clients = refs.clients_of(ctx, backend);
             let mut finding = ctx.finding(
                 ID,
-                Severity::Note,
+                Level::Note,
                 backend,
                 format!(
                     "moved to internal network {name}{}",
@@ -202,7 +193,7 @@ impl Rule for FlatNetwork {
             };
             let losing_len = count;
             if losing_len > 0 {
-                finding.severity = Severity::Warning;
+                finding.level = Level::Warning;
                 let more = if losing_len > 6 {
                     format!(" and {} more", losing_len - 6)
                 } else {
@@ -240,9 +231,9 @@ impl Rule for FlatNetwork {
             // rule off for one backend keeps the network the others use.
             if let Ok(edit) = add_top_level_entry(ctx, "networks", &name, definition) {
                 let at = ctx.tree.node(ctx.model.root).start;
-                let mut declared = Finding::new(
+                let mut declared = Finding::notice(
                     ID,
-                    Severity::Note,
+                    Level::Note,
                     None,
                     at,
                     format!("declares the internal network {name}"),

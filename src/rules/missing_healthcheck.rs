@@ -1,19 +1,8 @@
 //! `missing-healthcheck`: Compose cannot tell when the service is ready.
 //!
-//! **What.** Without a health check, `depends_on: {condition:
-//! service_healthy}` cannot wait for the service, `docker ps` shows
-//! "running" for a process that stopped answering, and restarts never
-//! trigger on a hung server.
-//!
-//! **Fix.** For images whose own check command is known (the image table
-//! names a command that needs no secret and uses tools the image ships),
-//! a `healthcheck` with that `test`, a 30 s interval, 5 s timeout, 3 retries
-//! and a 30 s start period. Services that set `entrypoint` run another
-//! program and are left alone; so are unknown images.
-//!
-//! References: Compose spec `healthcheck`; CIS Docker Benchmark 4.6.
+#![doc = include_str!("../../docs/rules/missing-healthcheck.md")]
 
-use super::{Context, Finding, Rule, Severity, add_keys};
+use super::{Context, Finding, FixSafety, Level, Rule, RuleMeta, Severity, add_keys};
 use crate::model::Service;
 use crate::plan::NewValue;
 
@@ -21,13 +10,17 @@ pub struct MissingHealthcheck;
 
 const ID: &str = "missing-healthcheck";
 
-impl Rule for MissingHealthcheck {
-    fn id(&self) -> &'static str {
-        ID
-    }
+static META: RuleMeta = RuleMeta {
+    id: ID,
+    summary: "no health check",
+    severity: Severity::Low,
+    fix: FixSafety::Safe,
+    docs: include_str!("../../docs/rules/missing-healthcheck.md"),
+};
 
-    fn summary(&self) -> &'static str {
-        "no health check: add the image's own check command"
+impl Rule for MissingHealthcheck {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 
     fn check(&self, ctx: &Context) -> Vec<Finding> {
@@ -81,7 +74,7 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
         .join(" ");
     let mut finding = ctx.finding(
         ID,
-        Severity::Note,
+        Level::Note,
         service,
         format!("health check `{shown}` ({})", profile.id),
     );

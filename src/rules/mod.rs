@@ -21,12 +21,99 @@ pub use secret_in_environment::{SecretInEnvironment, has_url_password, is_secret
 pub use unbounded_resources::UnboundedResources;
 pub use writable_root_fs::WritableRootFs;
 
+/// How a finding is shown in the log of what `harden` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
+pub enum Level {
     /// What a transform did.
     Note,
-    /// A transform skipped or assumed something the user should check.
+    /// A transform skipped or assumed something the user should check, or
+    /// a hazard harden does not fix.
     Warning,
+}
+
+/// How bad a hazard is. Notices about harden's own work are `Info`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Severity> {
+        Severity::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(text.trim()))
+    }
+
+    /// The score GitHub code scanning reads from SARIF rule properties
+    /// (critical above 9.0, high 7.0 to 8.9, medium 4.0 to 6.9, low below).
+    pub fn score(self) -> &'static str {
+        match self {
+            Severity::Info => "0.0",
+            Severity::Low => "3.0",
+            Severity::Medium => "5.5",
+            Severity::High => "8.0",
+            Severity::Critical => "9.5",
+        }
+    }
+}
+
+/// Whether a rule can fix what it finds, and whether that fix is applied
+/// without being asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FixSafety {
+    /// Reported only: no edit keeps the service working in every case.
+    None,
+    /// Applied by default.
+    Safe,
+    /// Applied only with `--unsafe-fixes`: it can change how the stack is
+    /// reached or run.
+    Unsafe,
+}
+
+impl FixSafety {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FixSafety::None => "none",
+            FixSafety::Safe => "safe",
+            FixSafety::Unsafe => "unsafe",
+        }
+    }
+}
+
+/// What a rule is, beside what it does.
+#[derive(Debug)]
+pub struct RuleMeta {
+    /// Kebab-case, named after the hazard.
+    pub id: &'static str,
+    /// The hazard, in one line.
+    pub summary: &'static str,
+    pub severity: Severity,
+    pub fix: FixSafety,
+    /// Markdown with the sections What, Why, Bad, Fixed and References:
+    /// the rule module's doc comment, read from `docs/rules/ID.md`.
+    pub docs: &'static str,
 }
 
 /// A value moved out of the compose file, to be saved by `--write`.
@@ -45,33 +132,62 @@ pub enum MovedValue {
 #[derive(Debug, Clone)]
 pub struct Finding {
     pub rule: &'static str,
+    /// How bad the hazard is; `Info` for notices.
     pub severity: Severity,
+    /// A notice about harden's own work, or an edit another finding needs,
+    /// rather than a hazard: kept out of audit reports.
+    pub notice: bool,
+    pub level: Level,
     pub service: Option<String>,
     /// Byte offset the finding points at.
     pub at: usize,
     pub message: String,
     pub edits: Vec<PlannedEdit>,
     pub moved: Vec<MovedValue>,
+    /// Edits of an unsafe fix the user did not ask for.
+    pub withheld: Vec<PlannedEdit>,
 }
 
 impl Finding {
     /// A finding without edits.
     pub fn new(
         rule: &'static str,
-        severity: Severity,
+        level: Level,
         service: Option<String>,
         at: usize,
         message: String,
     ) -> Finding {
         Finding {
             rule,
-            severity,
+            severity: Severity::Info,
+            notice: false,
+            level,
             service,
             at,
             message,
             edits: Vec::new(),
             moved: Vec::new(),
+            withheld: Vec::new(),
         }
+    }
+
+    /// A notice: shown in the log, never in audit reports.
+    pub fn notice(
+        rule: &'static str,
+        level: Level,
+        service: Option<String>,
+        at: usize,
+        message: String,
+    ) -> Finding {
+        Finding {
+            notice: true,
+            ..Finding::new(rule, level, service, at, message)
+        }
+    }
+
+    /// Whether a fix exists, applied or withheld.
+    pub fn fixable(&self) -> bool {
+        !self.edits.is_empty() || !self.withheld.is_empty()
     }
 }
 
@@ -142,13 +258,13 @@ impl<'a> Context<'a> {
     pub fn finding(
         &self,
         rule: &'static str,
-        severity: Severity,
+        level: Level,
         service: &Service,
         message: String,
     ) -> Finding {
         Finding::new(
             rule,
-            severity,
+            level,
             Some(service.name.clone()),
             self.tree.node(service.key).start,
             message,
@@ -157,9 +273,12 @@ impl<'a> Context<'a> {
 }
 
 pub trait Rule {
-    fn id(&self) -> &'static str;
-    fn summary(&self) -> &'static str;
+    fn meta(&self) -> &'static RuleMeta;
     fn check(&self, ctx: &Context) -> Vec<Finding>;
+
+    fn id(&self) -> &'static str {
+        self.meta().id
+    }
 }
 
 /// Every rule, in the order they run and report.
@@ -174,15 +293,42 @@ pub fn registry() -> Vec<Box<dyn Rule>> {
     ]
 }
 
-/// Runs every rule and returns all findings in rule order.
 /// Runs every rule and returns all findings in rule order, without those of
-/// rules the user turned off for a service or the whole file.
+/// rules the user turned off for a service or the whole file. Hazards get
+/// their rule's severity unless the rule set one; the edits of unsafe fixes
+/// are withheld unless the user asked for them.
 pub fn check_all(ctx: &Context) -> Vec<Finding> {
-    registry()
-        .iter()
-        .flat_map(|rule| rule.check(ctx))
-        .filter(|f| !ignored(ctx, f))
-        .collect()
+    let mut findings = Vec::new();
+    for rule in registry() {
+        let meta = rule.meta();
+        if !ctx.settings.selects(meta.id) {
+            continue;
+        }
+        for mut finding in rule.check(ctx) {
+            if ignored(ctx, &finding) {
+                continue;
+            }
+            if !finding.notice && finding.severity == Severity::Info {
+                finding.severity = meta.severity;
+            }
+            if meta.fix == FixSafety::Unsafe && !ctx.settings.unsafe_fixes {
+                finding.withheld = std::mem::take(&mut finding.edits);
+                finding.moved.clear();
+            }
+            findings.push(finding);
+        }
+    }
+    findings
+}
+
+/// The metadata of every rule, in registry order.
+pub fn metas() -> Vec<&'static RuleMeta> {
+    registry().iter().map(|r| r.meta()).collect()
+}
+
+/// The metadata of one rule.
+pub fn meta(id: &str) -> Option<&'static RuleMeta> {
+    metas().into_iter().find(|m| m.id == id)
 }
 
 /// Findings about the file as a whole rather than one rule's fix; they can
@@ -443,27 +589,83 @@ mod tests {
     use std::collections::HashSet;
     use std::path::Path;
 
+    /// The YAML block under a docs heading.
+    fn example<'d>(docs: &'d str, heading: &str) -> &'d str {
+        let after = &docs[docs.find(heading).unwrap_or_else(|| panic!("no {heading}"))..];
+        let start = after.find("```yaml\n").expect("a yaml block") + 8;
+        let len = after[start..].find("```").expect("a closed block");
+        &after[start..start + len]
+    }
+
+    fn hazards_of(id: &str, yaml: &str) -> usize {
+        let src = SourceFile::new("example.yml", None, yaml.to_string());
+        let outcome =
+            crate::harden(src, &Default::default()).unwrap_or_else(|e| panic!("{id} example: {e}"));
+        outcome
+            .findings
+            .iter()
+            .filter(|f| f.rule == id && !f.notice)
+            .count()
+    }
+
     #[test]
     fn registry_ids_are_unique_kebab_case_with_fixtures_and_docs() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let docs = std::fs::read_to_string(root.join("docs/rules.md")).expect("docs/rules.md");
+        let index = std::fs::read_to_string(root.join("docs/rules.md")).expect("docs/rules.md");
         let mut seen = HashSet::new();
-        for rule in registry() {
-            let id = rule.id();
+        for meta in metas() {
+            let id = meta.id;
             assert!(seen.insert(id), "{id} registered twice");
             assert!(
                 id.split('-')
                     .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase())),
                 "{id} is not kebab-case"
             );
-            assert!(!rule.summary().is_empty(), "{id} has no summary");
+            assert!(!meta.summary.is_empty(), "{id} has no summary");
+            assert!(
+                meta.severity > Severity::Info,
+                "{id} is a hazard, not a notice"
+            );
+            assert!(
+                meta.docs
+                    .starts_with(&format!("# `{id}`: {}\n", meta.summary)),
+                "{id}: docs must start with `# `{id}`: <summary>`"
+            );
+            for section in [
+                "## What",
+                "## Why",
+                "## Bad",
+                "## Fixed",
+                "## Fix",
+                "## References",
+            ] {
+                assert!(
+                    meta.docs.contains(&format!("\n{section}\n")),
+                    "{id}: docs lack {section}"
+                );
+            }
+            assert!(
+                hazards_of(id, example(meta.docs, "## Bad")) > 0,
+                "{id}: the Bad example is not flagged"
+            );
+            assert_eq!(
+                hazards_of(id, example(meta.docs, "## Fixed")),
+                0,
+                "{id}: the Fixed example is flagged"
+            );
             let fixtures = root.join("tests/fixtures").join(id);
             let count = std::fs::read_dir(&fixtures).map(|d| d.count()).unwrap_or(0);
             assert!(count >= 2, "{id} needs fixtures in {}", fixtures.display());
             assert!(
-                docs.contains(&format!("`{id}`")),
+                index.contains(&format!("[`{id}`](rules/{id}.md)")),
                 "{id} is missing from docs/rules.md"
             );
         }
+    }
+
+    #[test]
+    fn notices_and_rules_do_not_share_ids() {
+        let rules: HashSet<&str> = metas().iter().map(|m| m.id).collect();
+        assert!(NOTICE_IDS.iter().all(|n| !rules.contains(n)));
     }
 }

@@ -1,27 +1,14 @@
 //! `secret-in-environment`: a credential is written in the compose file.
 //!
-//! **What.** Passwords, tokens and keys written as `environment` values end
-//! up in version control, in `docker inspect` output and in every copy of
-//! the file. A default inside an interpolation (`${DB_PASSWORD:-postgres}`)
-//! is a placeholder credential that silently becomes the real one.
-//!
-//! **Fix.** Where the image reads `NAME_FILE` (postgres, mysql, mariadb,
-//! mongo, ...), the value moves to a file secret: a top-level `secrets:`
-//! entry with `file: ./secrets/<name>`, the service lists it, and the
-//! variable becomes `NAME_FILE: /run/secrets/<name>`. Elsewhere the value
-//! becomes a required variable, `${NAME:?...}`, read from the `.env` file
-//! beside the compose file. `--write` saves every moved value first; values
-//! are never printed.
-//!
-//! References: Compose spec `secrets`; OWASP Docker Security Cheat Sheet
-//! rule 12; CIS Docker Benchmark 5.x (secrets management).
+#![doc = include_str!("../../docs/rules/secret-in-environment.md")]
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use granit_parser::ScalarStyle;
 
 use super::{
-    Context, Finding, MovedValue, Rule, Severity, add_top_level_entry, extend_list, numeric_user,
+    Context, Finding, FixSafety, Level, MovedValue, Rule, RuleMeta, Severity, add_top_level_entry,
+    extend_list, numeric_user,
 };
 use crate::model::{EnvVar, Form, Origin, Service};
 use crate::plan::{EditOp, NewValue, PlannedEdit};
@@ -30,6 +17,14 @@ use crate::syntax::{NodeId, NodeKind};
 pub struct SecretInEnvironment;
 
 const ID: &str = "secret-in-environment";
+
+static META: RuleMeta = RuleMeta {
+    id: ID,
+    summary: "a credential is written in the compose file",
+    severity: Severity::High,
+    fix: FixSafety::Safe,
+    docs: include_str!("../../docs/rules/secret-in-environment.md"),
+};
 
 /// Name parts that mark a variable as holding a credential.
 const SECRET_MARKERS: &[&str] = &[
@@ -91,12 +86,8 @@ const NOT_SECRET_SUFFIXES: &[&str] = &[
 ];
 
 impl Rule for SecretInEnvironment {
-    fn id(&self) -> &'static str {
-        ID
-    }
-
-    fn summary(&self) -> &'static str {
-        "credential written in the compose file: move it to a secret file or .env"
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 
     fn check(&self, ctx: &Context) -> Vec<Finding> {
@@ -306,7 +297,7 @@ fn check_var(ctx: &Context, state: &mut State, service: &Service, var: &EnvVar) 
     let at = var
         .key
         .map_or(tree.node(var.node).start, |k| tree.node(k).start);
-    let mut finding = ctx.finding(ID, Severity::Note, service, String::new());
+    let mut finding = ctx.finding(ID, Level::Note, service, String::new());
     finding.at = at;
     let node = tree.node(var.node);
     let awkward = if matches!(
@@ -334,7 +325,7 @@ fn check_var(ctx: &Context, state: &mut State, service: &Service, var: &EnvVar) 
         None
     };
     if let Some(why) = awkward {
-        finding.severity = Severity::Warning;
+        finding.level = Level::Warning;
         finding.message = format!(
             "{} holds a literal credential, but its value {why}; move it out by hand",
             var.name
@@ -345,7 +336,7 @@ fn check_var(ctx: &Context, state: &mut State, service: &Service, var: &EnvVar) 
 
     let literal = match kind {
         SecretValue::Mixed => {
-            finding.severity = Severity::Warning;
+            finding.level = Level::Warning;
             finding.message = format!(
                 "{} holds a literal password inside a value that also uses interpolation; move that password out by hand",
                 var.name
@@ -353,7 +344,7 @@ fn check_var(ctx: &Context, state: &mut State, service: &Service, var: &EnvVar) 
             return Some(finding);
         }
         SecretValue::Placeholder { ref name, .. } if conflicting_uses(state, name, value) => {
-            finding.severity = Severity::Warning;
+            finding.level = Level::Warning;
             finding.message = format!(
                 "{} has a default credential, but ${{{name}}} is interpolated elsewhere in the file with another default or none; make them agree, then move the default to .env",
                 var.name
@@ -391,7 +382,7 @@ fn check_var(ctx: &Context, state: &mut State, service: &Service, var: &EnvVar) 
     if plain && var.form == Form::Map && crate::patch::render::is_special_scalar(&literal) {
         // Compose reads `012345` or `1e3` as a number and passes its own
         // rendering of it; moving the text would change the value.
-        finding.severity = Severity::Warning;
+        finding.level = Level::Warning;
         finding.message = format!(
             "{} holds a literal credential written as a bare number; quote it, then run harden again to move it out",
             var.name
@@ -442,7 +433,7 @@ struct FileSecret {
     edits: Vec<PlannedEdit>,
     moved: MovedValue,
     message: String,
-    severity: super::Severity,
+    level: super::Level,
 }
 
 impl FileSecret {
@@ -450,7 +441,7 @@ impl FileSecret {
         finding.edits = self.edits;
         finding.moved.push(self.moved);
         finding.message = self.message;
-        finding.severity = self.severity;
+        finding.level = self.level;
         finding
     }
 }
@@ -569,9 +560,9 @@ fn file_secret(
         "{} moved to secret {secret} ({file}, written with --write); {} now reads {file_var}",
         var.name, image_id
     );
-    let mut severity = Severity::Note;
+    let mut severity = Level::Note;
     if let Some(uid) = &reader {
-        severity = Severity::Warning;
+        severity = Level::Warning;
         message.push_str(&format!(
             "; it is read as uid {uid}: the host file {file} must be readable by uid {uid}, because Compose does not apply uid/gid/mode to file secrets outside swarm"
         ));
@@ -584,7 +575,7 @@ fn file_secret(
             reader_uid: reader,
         },
         message,
-        severity,
+        level: severity,
     })
 }
 

@@ -1,19 +1,8 @@
 //! `unbounded-resources`: no memory, CPU or process limit.
 //!
-//! **What.** Without limits one container can take all of the host's
-//! memory (the kernel then kills processes anywhere on the host), starve
-//! its neighbours of CPU, or fork-bomb the machine.
-//!
-//! **Fix.** `deploy.resources.limits` with `cpus`, `memory` and `pids`, plus
-//! a memory reservation, sized by the image's role. A service that already
-//! uses the legacy keys (`mem_limit`, `cpus`, `pids_limit`) gets the missing
-//! ones in that same form: Compose rejects the two forms with different
-//! values. Values written with `${VAR}` count as set.
-//!
-//! References: Compose spec `deploy.resources`; OWASP Docker Security Cheat
-//! Sheet rule 7; CIS Docker Benchmark 5.10, 5.11, 5.28.
+#![doc = include_str!("../../docs/rules/unbounded-resources.md")]
 
-use super::{Context, Finding, Rule, Severity, add_keys, service_path};
+use super::{Context, Finding, FixSafety, Level, Rule, RuleMeta, Severity, add_keys, service_path};
 use crate::knowledge::{ImageProfile, Role};
 use crate::model::{Origin, Service, merged_fields};
 use crate::plan::{EditOp, NewValue, PlannedEdit};
@@ -22,6 +11,14 @@ use crate::syntax::NodeId;
 pub struct UnboundedResources;
 
 const ID: &str = "unbounded-resources";
+
+static META: RuleMeta = RuleMeta {
+    id: ID,
+    summary: "no memory, CPU or pids limit",
+    severity: Severity::Medium,
+    fix: FixSafety::Safe,
+    docs: include_str!("../../docs/rules/unbounded-resources.md"),
+};
 
 const LEGACY_KEYS: &[&str] = &[
     "mem_limit",
@@ -33,12 +30,8 @@ const LEGACY_KEYS: &[&str] = &[
 ];
 
 impl Rule for UnboundedResources {
-    fn id(&self) -> &'static str {
-        ID
-    }
-
-    fn summary(&self) -> &'static str {
-        "no memory, CPU or pids limit: add limits sized by the image's role"
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 
     fn check(&self, ctx: &Context) -> Vec<Finding> {
@@ -126,9 +119,9 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
             "settings for {} not applied: the file already sets that limit",
             shadowed.join(", ")
         );
-        return Some(ctx.finding(ID, Severity::Warning, service, message));
+        return Some(ctx.finding(ID, Level::Warning, service, message));
     }
-    let warn = |message: String| Some(ctx.finding(ID, Severity::Warning, service, message));
+    let warn = |message: String| Some(ctx.finding(ID, Level::Warning, service, message));
     if child_legacy && child_deploy {
         return warn("limits not added: services extending it set limits in both the legacy and the deploy form".into());
     }
@@ -198,7 +191,7 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
             ctx.image_label(service)
         ),
     };
-    let severity = Severity::Note;
+    let severity = Level::Note;
     let mut finding = ctx.finding(
         ID,
         severity,
@@ -206,7 +199,7 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
         format!("limits {}; {basis}", added.join(", ")),
     );
     if !shadowed.is_empty() {
-        finding.severity = Severity::Warning;
+        finding.level = Level::Warning;
         finding.message.push_str(&format!(
             "; settings for {} not applied: the file already sets that limit",
             shadowed.join(", ")

@@ -1,24 +1,11 @@
 //! `writable-root-fs`: the container can write anywhere in its image.
 //!
-//! **What.** A service without `read_only: true` can change its own root
-//! filesystem: an attacker who gets code execution can drop tools, change
-//! binaries or configuration, and persist until the container is recreated.
-//!
-//! **Fix.** `read_only: true`, plus a `tmpfs` mount for `/tmp` and every
-//! path the image is known to write at run time (nginx's cache and pid
-//! directories, postgres's socket directory, ...). When the service runs as
-//! a fixed non-root user, each tmpfs gets `uid`/`gid` options (or mode
-//! 1777 for a named user) so that user can write to it.
-//!
-//! **Skipped** when the image is known not to run read-only, when the
-//! service uses a secret or config whose content Compose copies into the
-//! container (`environment:` or `content:` sources), or when the service
-//! extends a definition harden cannot see.
-//!
-//! References: Compose spec `read_only` and `tmpfs`; OWASP Docker Security
-//! Cheat Sheet rule 8; CIS Docker Benchmark 5.12.
+#![doc = include_str!("../../docs/rules/writable-root-fs.md")]
 
-use super::{Context, Finding, Rule, Severity, extend_list, numeric_user, runs_as_root};
+use super::{
+    Context, Finding, FixSafety, Level, Rule, RuleMeta, Severity, extend_list, numeric_user,
+    runs_as_root,
+};
 use crate::knowledge::ReadOnly;
 use crate::model::Service;
 use crate::plan::NewValue;
@@ -27,16 +14,20 @@ pub struct WritableRootFs;
 
 const ID: &str = "writable-root-fs";
 
+static META: RuleMeta = RuleMeta {
+    id: ID,
+    summary: "the root filesystem is writable",
+    severity: Severity::Medium,
+    fix: FixSafety::Safe,
+    docs: include_str!("../../docs/rules/writable-root-fs.md"),
+};
+
 /// Variables whose value names a scratch directory the process writes.
 const SCRATCH_VARS: &[&str] = &["TMPDIR", "TMP", "TEMP", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR"];
 
 impl Rule for WritableRootFs {
-    fn id(&self) -> &'static str {
-        ID
-    }
-
-    fn summary(&self) -> &'static str {
-        "root filesystem is writable: add read_only with tmpfs for the paths the image writes"
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 
     fn check(&self, ctx: &Context) -> Vec<Finding> {
@@ -143,12 +134,12 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
         let message =
             "read_only: false is set on purpose, so harden leaves the root filesystem writable"
                 .to_string();
-        return Some(ctx.finding(ID, Severity::Note, service, message));
+        return Some(ctx.finding(ID, Level::Note, service, message));
     }
     let (mut paths, mut specs, profile) = match decide(ctx, service) {
         Decision::Done => return None,
         Decision::Skip(message) => {
-            return Some(ctx.finding(ID, Severity::Warning, service, message));
+            return Some(ctx.finding(ID, Level::Warning, service, message));
         }
         Decision::Add {
             paths,
@@ -156,7 +147,7 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
             profile,
         } => (paths, specs, profile),
     };
-    let warn = |message: String| Some(ctx.finding(ID, Severity::Warning, service, message));
+    let warn = |message: String| Some(ctx.finding(ID, Level::Warning, service, message));
 
     // A service that extends one in this file inherits the parent's new
     // read_only and tmpfs (Compose appends the lists), so it adds only
@@ -203,23 +194,19 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
             // Generic classes and unverified rows are guesses; a known
             // image's note only names a condition worth knowing.
             let guess = p.read_only.is_none() || p.id.starts_with("generic-");
-            let severity = if guess {
-                Severity::Warning
-            } else {
-                Severity::Note
-            };
+            let severity = if guess { Level::Warning } else { Level::Note };
             (
                 severity,
                 format!("read_only: true with {shown} ({}; {care})", p.id),
             )
         }
         Some(p) => (
-            Severity::Note,
+            Level::Note,
             format!("read_only: true with {shown} ({})", p.id),
         ),
         // The one warning per unknown image comes from `unknown_images`.
         None => (
-            Severity::Note,
+            Level::Note,
             format!("read_only: true with {shown} (image unknown: assumed it writes nothing else)"),
         ),
     };

@@ -1,0 +1,428 @@
+//! Audit reports: the hazards found in one or more files, as text for
+//! people, JSON (schema in `docs/findings.schema.json`), SARIF 2.1.0 for
+//! code scanning, or GitHub workflow annotations.
+
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+
+use crate::error::safe_line;
+use crate::rules::{self, Finding, FixSafety, Severity};
+use crate::source::SourceFile;
+
+/// The version of the JSON report's shape; see `docs/findings.schema.json`.
+pub const JSON_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Sarif,
+    Github,
+}
+
+impl Format {
+    pub fn parse(text: &str) -> Option<Format> {
+        match text {
+            "text" => Some(Format::Text),
+            "json" => Some(Format::Json),
+            "sarif" => Some(Format::Sarif),
+            "github" => Some(Format::Github),
+            _ => None,
+        }
+    }
+}
+
+/// One file's findings, as the report reads them.
+pub struct FileFindings<'a> {
+    pub src: &'a SourceFile,
+    pub findings: &'a [Finding],
+}
+
+/// A hazard with everything a report shows about it.
+struct Entry<'a> {
+    /// The file's place on the command line.
+    index: usize,
+    file: &'a str,
+    src: &'a SourceFile,
+    line: usize,
+    col: usize,
+    finding: &'a Finding,
+    title: &'static str,
+    /// The fix's safety when one exists.
+    fix: Option<FixSafety>,
+}
+
+/// Whether a finding belongs in an audit report: a hazard, not a notice.
+pub fn is_hazard(finding: &Finding) -> bool {
+    !finding.notice && finding.severity > Severity::Info
+}
+
+/// Whether any hazard is at or above `threshold`.
+pub fn fails(files: &[FileFindings], threshold: Severity) -> bool {
+    files
+        .iter()
+        .flat_map(|f| f.findings)
+        .any(|f| is_hazard(f) && f.severity >= threshold)
+}
+
+fn entries<'a>(files: &'a [FileFindings<'a>]) -> Vec<Entry<'a>> {
+    let order: Vec<&str> = rules::metas().iter().map(|m| m.id).collect();
+    let rank = |id: &str| order.iter().position(|o| *o == id).unwrap_or(order.len());
+    let mut list = Vec::new();
+    for (index, file) in files.iter().enumerate() {
+        for finding in file.findings.iter().filter(|f| is_hazard(f)) {
+            let (line, col) = file.src.line_col(finding.at);
+            let meta = rules::meta(finding.rule);
+            let fix = finding
+                .fixable()
+                .then(|| meta.map_or(FixSafety::Safe, |m| m.fix));
+            list.push(Entry {
+                index,
+                file: &file.src.display_name,
+                src: file.src,
+                line,
+                col,
+                finding,
+                title: meta.map_or("", |m| m.summary),
+                fix,
+            });
+        }
+    }
+    // Stable order: files as given, then position, then registry order.
+    list.sort_by_key(|e| (e.index, e.line, e.col, rank(e.finding.rule)));
+    list
+}
+
+pub fn render(format: Format, files: &[FileFindings]) -> String {
+    match format {
+        Format::Text => text(files),
+        Format::Json => json_report(files),
+        Format::Sarif => sarif(files),
+        Format::Github => github(files),
+    }
+}
+
+/// For people: each hazard with its source line, then a summary.
+pub fn text(files: &[FileFindings]) -> String {
+    let list = entries(files);
+    let mut out = String::new();
+    for e in &list {
+        let service = e
+            .finding
+            .service
+            .as_deref()
+            .map(|s| format!("{s}: "))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{}:{}:{}: {}[{}]: {service}{}",
+            e.file,
+            e.line,
+            e.col,
+            e.finding.severity.as_str(),
+            e.finding.rule,
+            e.title
+        );
+        let gutter = e.line.to_string().len();
+        if let Some(source) = safe_line(e.src, e.line) {
+            let _ = writeln!(out, " {} | {source}", e.line);
+            let pad = " ".repeat(e.col.saturating_sub(1).min(source.chars().count()));
+            let _ = writeln!(out, " {} | {pad}^", " ".repeat(gutter));
+        }
+        let lead = format!(" {} =", " ".repeat(gutter));
+        match e.fix {
+            Some(FixSafety::Unsafe) => {
+                let _ = writeln!(
+                    out,
+                    "{lead} fix (unsafe, with --unsafe-fixes): {}",
+                    e.finding.message
+                );
+            }
+            Some(_) => {
+                let _ = writeln!(out, "{lead} fix: {}", e.finding.message);
+            }
+            None => {
+                let _ = writeln!(out, "{lead} {}", e.finding.message);
+                let _ = writeln!(
+                    out,
+                    "{lead} not fixed automatically: see `harden explain {}`",
+                    e.finding.rule
+                );
+            }
+        }
+        out.push('\n');
+    }
+    out.push_str(&summary(&list, files.len()));
+    out
+}
+
+fn summary(list: &[Entry], files: usize) -> String {
+    let in_files = if files == 1 {
+        "1 file".to_string()
+    } else {
+        format!("{files} files")
+    };
+    if list.is_empty() {
+        return format!("no findings in {in_files}\n");
+    }
+    let counts: Vec<String> = Severity::ALL
+        .iter()
+        .rev()
+        .filter_map(|s| {
+            let n = list.iter().filter(|e| e.finding.severity == *s).count();
+            (n > 0).then(|| format!("{n} {}", s.as_str()))
+        })
+        .collect();
+    let safe = list
+        .iter()
+        .filter(|e| e.fix.is_some_and(|f| f != FixSafety::Unsafe))
+        .count();
+    let r#unsafe = list
+        .iter()
+        .filter(|e| e.fix == Some(FixSafety::Unsafe))
+        .count();
+    let plural = if list.len() == 1 { "" } else { "s" };
+    let mut line = format!(
+        "{} finding{plural} in {in_files} ({}); {safe} fixed by `harden --write`",
+        list.len(),
+        counts.join(", ")
+    );
+    if r#unsafe > 0 {
+        let _ = write!(line, ", {unsafe} more with --unsafe-fixes");
+    }
+    line.push('\n');
+    line
+}
+
+/// One JSON object per hazard, in an array (see `docs/findings.schema.json`).
+pub fn json_report(files: &[FileFindings]) -> String {
+    let list: Vec<Value> = entries(files)
+        .iter()
+        .map(|e| {
+            json!({
+                "version": JSON_VERSION,
+                "rule": e.finding.rule,
+                "severity": e.finding.severity.as_str(),
+                "file": e.file,
+                "line": e.line,
+                "column": e.col,
+                "service": e.finding.service,
+                "title": e.title,
+                "message": e.finding.message,
+                "fix": {
+                    "available": e.fix.is_some(),
+                    "safety": e.fix.map(FixSafety::as_str),
+                },
+            })
+        })
+        .collect();
+    let mut out = serde_json::to_string_pretty(&Value::Array(list)).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+/// SARIF 2.1.0, as GitHub code scanning reads it: every rule of the
+/// registry as a descriptor, every hazard as a result with its region.
+pub fn sarif(files: &[FileFindings]) -> String {
+    let metas = rules::metas();
+    let descriptors: Vec<Value> = metas
+        .iter()
+        .map(|m| {
+            json!({
+                "id": m.id,
+                "name": camel(m.id),
+                "shortDescription": { "text": m.summary },
+                "fullDescription": { "text": first_paragraph(m.docs, "## What") },
+                "help": {
+                    "text": m.docs,
+                    "markdown": m.docs,
+                },
+                "defaultConfiguration": { "level": sarif_level(m.severity) },
+                "properties": {
+                    "security-severity": m.severity.score(),
+                    "tags": ["security", "docker-compose"],
+                    "precision": "high",
+                },
+            })
+        })
+        .collect();
+    let results: Vec<Value> = entries(files)
+        .iter()
+        .map(|e| {
+            let index = metas.iter().position(|m| m.id == e.finding.rule);
+            let service = e
+                .finding
+                .service
+                .as_deref()
+                .map(|s| format!("service `{s}`: "))
+                .unwrap_or_default();
+            let fix = match e.fix {
+                Some(FixSafety::Unsafe) => " Fix with `harden --write --unsafe-fixes`.",
+                Some(_) => " Fix with `harden --write`.",
+                None => "",
+            };
+            let mut result = json!({
+                "ruleId": e.finding.rule,
+                "level": sarif_level(e.finding.severity),
+                "message": {
+                    "text": format!("{service}{}. {}.{fix}", e.title, e.finding.message.trim_end_matches('.'))
+                },
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": { "uri": uri(e.file) },
+                        "region": { "startLine": e.line, "startColumn": e.col },
+                    }
+                }],
+                "partialFingerprints": {
+                    "harden/v1": format!(
+                        "{}:{}:{}",
+                        e.finding.rule,
+                        e.finding.service.as_deref().unwrap_or(""),
+                        e.line
+                    ),
+                },
+            });
+            if let (Some(i), Some(obj)) = (index, result.as_object_mut()) {
+                obj.insert("ruleIndex".into(), json!(i));
+            }
+            result
+        })
+        .collect();
+    let log = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "harden",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "semanticVersion": env!("CARGO_PKG_VERSION"),
+                    "rules": descriptors,
+                }
+            },
+            "results": results,
+            "columnKind": "unicodeCodePoints",
+        }]
+    });
+    let mut out = serde_json::to_string_pretty(&log).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+/// GitHub workflow commands: one annotation per hazard.
+pub fn github(files: &[FileFindings]) -> String {
+    let mut out = String::new();
+    for e in entries(files) {
+        let command = match e.finding.severity {
+            Severity::Critical | Severity::High => "error",
+            Severity::Medium => "warning",
+            _ => "notice",
+        };
+        let service = e
+            .finding
+            .service
+            .as_deref()
+            .map(|s| format!("{s}: "))
+            .unwrap_or_default();
+        let fix = match e.fix {
+            Some(FixSafety::Unsafe) => " (fix: harden --write --unsafe-fixes)",
+            Some(_) => " (fix: harden --write)",
+            None => "",
+        };
+        let _ = writeln!(
+            out,
+            "::{command} file={},line={},col={},title={}::{}",
+            property(e.file),
+            e.line,
+            e.col,
+            property(&format!(
+                "harden {} ({})",
+                e.finding.rule,
+                e.finding.severity.as_str()
+            )),
+            data(&format!("{service}{}: {}{fix}", e.title, e.finding.message))
+        );
+    }
+    out
+}
+
+fn sarif_level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "note",
+    }
+}
+
+/// `docker-socket-mount` → `DockerSocketMount`, SARIF's rule name style.
+fn camel(id: &str) -> String {
+    id.split('-')
+        .map(|w| {
+            let mut chars = w.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// The first paragraph after `heading` in a rule's docs.
+fn first_paragraph(docs: &str, heading: &str) -> String {
+    let Some(start) = docs.find(heading) else {
+        return String::new();
+    };
+    docs[start + heading.len()..]
+        .trim_start()
+        .split("\n\n")
+        .next()
+        .unwrap_or("")
+        .replace('\n', " ")
+}
+
+/// A relative URI reference for a path as the user gave it.
+fn uri(path: &str) -> String {
+    let path = path.strip_prefix("./").unwrap_or(path);
+    let mut out = String::new();
+    for c in path.chars() {
+        match c {
+            'A'..='Z' | 'a'..='z' | '0'..='9' | '-' | '.' | '_' | '~' | '/' => out.push(c),
+            _ => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    let _ = write!(out, "%{b:02X}");
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Escapes a workflow command's message.
+fn data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a workflow command's property value.
+fn property(text: &str) -> String {
+    data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_escapes() {
+        assert_eq!(camel("docker-socket-mount"), "DockerSocketMount");
+        assert_eq!(uri("./a b/compose.yml"), "a%20b/compose.yml");
+        assert_eq!(property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
+        assert_eq!(
+            first_paragraph("# x\n\n## What\n\nOne\ntwo.\n\nThree.", "## What"),
+            "One two."
+        );
+    }
+}
