@@ -72,6 +72,12 @@ fn every_fixture_matches_its_snapshots() {
                 String::from_utf8_lossy(&notes).to_string()
             );
 
+            let report = output::report::text(&[output::report::FileFindings {
+                src: &outcome.src,
+                findings: &outcome.findings,
+            }]);
+            insta::assert_snapshot!(format!("{name}.report"), report);
+
             oracle_accepts_if_input_is(&name, &text, &outcome.output());
 
             // The output is a fixed point: hardening it again changes nothing.

@@ -9,7 +9,7 @@ mod unbounded_resources;
 mod writable_root_fs;
 
 use crate::knowledge::{ImageProfile, Knowledge};
-use crate::model::{ComposeModel, Origin, Service};
+use crate::model::{ComposeModel, Field, Origin, Service};
 use crate::plan::{EditOp, NewValue, PlannedEdit};
 use crate::source::SourceFile;
 use crate::syntax::{NodeId, SyntaxTree};
@@ -353,6 +353,39 @@ pub fn rule_ids() -> Vec<&'static str> {
 fn ignored(ctx: &Context, finding: &Finding) -> bool {
     let service = finding.service.as_deref().unwrap_or("");
     ctx.settings.ignores(finding.rule, service)
+}
+
+/// Where a finding about a service's value points, and a note on where an
+/// inherited value comes from: the value's own line (`node`, a key or a
+/// list item) when the service writes it, else the service's name, since
+/// an anchor or a parent can be shared by many services.
+pub fn site(ctx: &Context, service: &Service, field: &Field, node: NodeId) -> (usize, String) {
+    match &field.origin {
+        Origin::Own => (ctx.tree.node(node).start, String::new()),
+        Origin::Merged { anchor: Some(a) } => (
+            ctx.tree.node(service.key).start,
+            format!(" (inherited from the anchor &{a})"),
+        ),
+        Origin::Merged { anchor: None } => (
+            ctx.tree.node(service.key).start,
+            " (inherited through `<<`)".to_string(),
+        ),
+        Origin::Extends { service: parent } => (
+            ctx.tree.node(service.key).start,
+            format!(" (inherited from `{parent}` through extends)"),
+        ),
+    }
+}
+
+/// A hazard a rule reports without a fix, at `at`.
+pub fn hazard(rule: &'static str, service: &Service, at: usize, message: String) -> Finding {
+    Finding::new(
+        rule,
+        Level::Warning,
+        Some(service.name.clone()),
+        at,
+        message,
+    )
 }
 
 /// Why an edit to a service cannot be made without hiding inherited values.
