@@ -83,9 +83,34 @@ fn check_exits_one_until_the_file_is_hardened() {
     assert!(before.stdout_str().contains("fixed by `harden --write`"));
     let write = support::run_in(dir.path(), &["compose.yml", "--write"], None);
     assert_eq!(write.code, Some(0), "{}", write.stderr_str());
+    // What is left has no automatic fix: low-severity hazards of the
+    // unknown api image (root user, no health check).
     let after = support::run_in(dir.path(), &["compose.yml", "--check"], None);
-    assert_eq!(after.code, Some(0), "{}", after.stdout_str());
-    assert_eq!(after.stdout_str(), "no findings in 1 file\n");
+    assert_eq!(after.code, Some(1), "{}", after.stdout_str());
+    let report = after.stdout_str();
+    assert!(report.contains("low[running-as-root]: api"), "{report}");
+    assert!(
+        report.ends_with("(2 low); none has an automatic fix\n"),
+        "{report}"
+    );
+    let medium = support::run_in(
+        dir.path(),
+        &["compose.yml", "--check", "--fail-on", "medium"],
+        None,
+    );
+    assert_eq!(medium.code, Some(0), "{}", medium.stdout_str());
+    let ignored = support::run_in(
+        dir.path(),
+        &[
+            "compose.yml",
+            "--check",
+            "--ignore",
+            "running-as-root,missing-healthcheck",
+        ],
+        None,
+    );
+    assert_eq!(ignored.code, Some(0), "{}", ignored.stdout_str());
+    assert_eq!(ignored.stdout_str(), "no findings in 1 file\n");
 }
 
 #[cfg(unix)]

@@ -58,6 +58,11 @@ pub fn report_findings(
         if quiet && finding.level == Level::Note {
             continue;
         }
+        // Minor hazards harden does not fix belong in the audit report
+        // (`--check`), not in the log of what it did.
+        if finding.level == Level::Note && !finding.notice && !finding.fixable() {
+            continue;
+        }
         let (line, col) = src.line_col(finding.at);
         let level = match finding.level {
             Level::Note => "note",

@@ -184,12 +184,21 @@ fn summary(list: &[Entry], files: usize) -> String {
         .count();
     let plural = if list.len() == 1 { "" } else { "s" };
     let mut line = format!(
-        "{} finding{plural} in {in_files} ({}); {safe} fixed by `harden --write`",
+        "{} finding{plural} in {in_files} ({})",
         list.len(),
         counts.join(", ")
     );
-    if r#unsafe > 0 {
-        let _ = write!(line, ", {unsafe} more with --unsafe-fixes");
+    match (safe, r#unsafe) {
+        (0, 0) => line.push_str("; none has an automatic fix"),
+        (n, 0) => {
+            let _ = write!(line, "; {n} fixed by `harden --write`");
+        }
+        (n, u) => {
+            let _ = write!(
+                line,
+                "; {n} fixed by `harden --write`, {u} more with --unsafe-fixes"
+            );
+        }
     }
     line.push('\n');
     line

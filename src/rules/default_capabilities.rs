@@ -5,7 +5,7 @@
 use super::{
     Context, Finding, FixSafety, Level, Rule, RuleMeta, Severity, extend_list, runs_as_root,
 };
-use crate::model::Service;
+use crate::model::{Origin, Service};
 use crate::plan::PlannedEdit;
 
 pub struct DefaultCapabilities;
@@ -163,6 +163,19 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
         }
     }
     let mut finding = ctx.finding(ID, severity, service, said.join("; "));
+    // Point at the list that lacks the item, when the service has it.
+    let lacking = if dropped_all {
+        "security_opt"
+    } else {
+        "cap_drop"
+    };
+    if let Some(key) = service
+        .field(lacking)
+        .filter(|f| f.origin == Origin::Own)
+        .and_then(|f| f.key)
+    {
+        finding.at = tree.node(key).start;
+    }
     finding.edits = edits;
     Some(finding)
 }

@@ -3,8 +3,9 @@
 #![doc = include_str!("../../docs/rules/missing-healthcheck.md")]
 
 use super::{Context, Finding, FixSafety, Level, Rule, RuleMeta, Severity, add_keys};
-use crate::model::Service;
+use crate::model::{Field, Service};
 use crate::plan::NewValue;
+use crate::syntax::{NodeId, SyntaxTree};
 
 pub struct MissingHealthcheck;
 
@@ -30,7 +31,8 @@ impl Rule for MissingHealthcheck {
             while let Some(parent) = ancestor {
                 if done
                     .get(ctx.model.position(parent))
-                    .is_some_and(Option::is_some)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|f| !f.edits.is_empty())
                 {
                     return None;
                 }
@@ -42,14 +44,26 @@ impl Rule for MissingHealthcheck {
 }
 
 fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
-    let profile = ctx.profile(service)?;
-    let known = !profile.healthcheck.is_empty();
-    if !known || service.field("healthcheck").is_some() || service.field("entrypoint").is_some() {
-        return None;
+    if let Some(field) = service.field("healthcheck") {
+        return turned_off(ctx, service, field);
     }
-    if service.unresolved_extends.is_some() {
-        return None;
+    let unfixed = |why: String| Some(ctx.finding(ID, Level::Note, service, why));
+    if let Some(from) = &service.unresolved_extends {
+        return unfixed(format!(
+            "the service extends {from}, which harden cannot see and which may set one"
+        ));
     }
+    if service.field("entrypoint").is_some() {
+        return unfixed(
+            "the service sets its own entrypoint, so the image's check command may not apply; add a healthcheck that tests what it serves".into(),
+        );
+    }
+    let Some(profile) = ctx.profile(service).filter(|p| !p.healthcheck.is_empty()) else {
+        return unfixed(format!(
+            "no check command is known for image {}; add a healthcheck that tests what it serves",
+            ctx.image_label(service)
+        ));
+    };
     // Compose interpolates `$` in every value; a literal one is `$$`.
     let test = NewValue::Seq(
         profile
@@ -82,4 +96,42 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
         .edits
         .push(add_keys(ctx, service, vec![("healthcheck".into(), check)]));
     Some(finding)
+}
+
+/// A health check turned off on purpose: `disable: true` or
+/// `test: ["NONE"]`, reported where it is said.
+fn turned_off(ctx: &Context, service: &Service, field: &Field) -> Option<Finding> {
+    let tree = ctx.tree;
+    let check = field.value;
+    let (key, said) = if let Some(entry) = tree.get_entry(check, "disable")
+        && tree
+            .scalar(entry.value)
+            .is_some_and(|v| matches!(v, "true" | "True" | "TRUE"))
+    {
+        (entry.key, "`disable: true`")
+    } else if let Some(entry) = tree.get_entry(check, "test")
+        && test_is_none(tree, entry.value)
+    {
+        (entry.key, "`test: [\"NONE\"]`")
+    } else {
+        return None;
+    };
+    let (at, from) = super::site(ctx, service, field, key);
+    let message = format!(
+        "the health check is turned off with {said}{from}; if the image defines one, this hides it too"
+    );
+    Some(Finding::new(
+        ID,
+        Level::Note,
+        Some(service.name.clone()),
+        at,
+        message,
+    ))
+}
+
+fn test_is_none(tree: &SyntaxTree, test: NodeId) -> bool {
+    match tree.items(test) {
+        [only] => tree.scalar(*only) == Some("NONE"),
+        _ => tree.scalar(test) == Some("NONE"),
+    }
 }

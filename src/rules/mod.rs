@@ -1,11 +1,18 @@
 //! Hardening rules: each reads the model and the image knowledge and
 //! returns findings, some with planned edits. No rule touches text.
 
+mod cgroup_parent;
+mod dangerous_capability;
 mod default_capabilities;
 mod flat_network;
+mod host_namespace;
 mod missing_healthcheck;
+mod privileged_container;
+mod running_as_root;
 mod secret_in_environment;
 mod unbounded_resources;
+mod unconfined_security_profile;
+mod unpinned_image;
 mod writable_root_fs;
 
 use crate::knowledge::{ImageProfile, Knowledge};
@@ -14,11 +21,18 @@ use crate::plan::{EditOp, NewValue, PlannedEdit};
 use crate::source::SourceFile;
 use crate::syntax::{NodeId, SyntaxTree};
 
+pub use cgroup_parent::CgroupParent;
+pub use dangerous_capability::DangerousCapability;
 pub use default_capabilities::DefaultCapabilities;
 pub use flat_network::FlatNetwork;
+pub use host_namespace::HostNamespace;
 pub use missing_healthcheck::MissingHealthcheck;
+pub use privileged_container::PrivilegedContainer;
+pub use running_as_root::RunningAsRoot;
 pub use secret_in_environment::{SecretInEnvironment, has_url_password, is_secret_name};
 pub use unbounded_resources::UnboundedResources;
+pub use unconfined_security_profile::UnconfinedSecurityProfile;
+pub use unpinned_image::UnpinnedImage;
 pub use writable_root_fs::WritableRootFs;
 
 /// How a finding is shown in the log of what `harden` did.
@@ -290,6 +304,14 @@ pub fn registry() -> Vec<Box<dyn Rule>> {
         Box::new(SecretInEnvironment),
         Box::new(FlatNetwork),
         Box::new(MissingHealthcheck),
+        // Reported only: no edit keeps every service working.
+        Box::new(PrivilegedContainer),
+        Box::new(HostNamespace),
+        Box::new(UnconfinedSecurityProfile),
+        Box::new(DangerousCapability),
+        Box::new(RunningAsRoot),
+        Box::new(UnpinnedImage),
+        Box::new(CgroupParent),
     ]
 }
 

@@ -35,8 +35,61 @@ impl Rule for UnboundedResources {
     }
 
     fn check(&self, ctx: &Context) -> Vec<Finding> {
-        super::parents_first(ctx, |service, done| check_service(ctx, service, done))
+        super::parents_first(ctx, |service, done| {
+            check_service(ctx, service, done).map(|mut finding| {
+                if finding.at == ctx.tree.node(service.key).start {
+                    finding.at = limits_site(ctx, service);
+                }
+                finding
+            })
+        })
     }
+}
+
+/// A pids limit written as -1 or 0, which Docker reads as "no limit": its
+/// key and how it is written.
+fn pids_turned_off(
+    ctx: &Context,
+    service: &Service,
+    limits: Option<NodeId>,
+) -> Option<(NodeId, String)> {
+    let tree = ctx.tree;
+    let legacy = service
+        .field("pids_limit")
+        .filter(|f| f.origin == Origin::Own)
+        .and_then(|f| Some((f.key?, f.value, "pids_limit")));
+    let deploy = limits
+        .and_then(|l| tree.get_entry(l, "pids"))
+        .map(|e| (e.key, e.value, "pids"));
+    legacy
+        .into_iter()
+        .chain(deploy)
+        .find_map(|(key, value, name)| {
+            let text = tree.scalar(value)?.trim();
+            matches!(text, "-1" | "0").then(|| (key, format!("{name}: {text}")))
+        })
+}
+
+/// Where the missing limits go: the deepest part of the service's own
+/// `deploy.resources.limits` that exists, else the service's name.
+fn limits_site(ctx: &Context, service: &Service) -> usize {
+    let tree = ctx.tree;
+    let mut at = tree.node(service.key).start;
+    let Some(field) = service.field("deploy").filter(|f| f.origin == Origin::Own) else {
+        return at;
+    };
+    if let Some(key) = field.key {
+        at = tree.node(key).start;
+    }
+    let mut node = field.value;
+    for key in ["resources", "limits"] {
+        let Some(entry) = tree.get_entry(node, key) else {
+            break;
+        };
+        at = tree.node(entry.key).start;
+        node = entry.value;
+    }
+    at
 }
 
 /// The limits to add for one service.
@@ -112,6 +165,13 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
     .filter_map(|(key, hit)| hit.then_some(key))
     .collect();
     if !(missing_memory || missing_cpus || missing_pids) {
+        if let Some((key, value)) = pids_turned_off(ctx, service, limits) {
+            let message =
+                format!("`{value}` turns the process limit off; set a number such as 256");
+            let mut finding = ctx.finding(ID, Level::Warning, service, message);
+            finding.at = tree.node(key).start;
+            return Some(finding);
+        }
         if shadowed.is_empty() {
             return None;
         }
@@ -119,7 +179,9 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
             "settings for {} not applied: the file already sets that limit",
             shadowed.join(", ")
         );
-        return Some(ctx.finding(ID, Level::Warning, service, message));
+        let mut notice = ctx.finding(ID, Level::Warning, service, message);
+        notice.notice = true;
+        return Some(notice);
     }
     let warn = |message: String| Some(ctx.finding(ID, Level::Warning, service, message));
     if child_legacy && child_deploy {
