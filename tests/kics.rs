@@ -244,11 +244,18 @@ fn kics_positives_are_flagged_and_negatives_are_not() {
             .collect();
         files.sort();
         for path in files {
-            let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             let here = format!("{}/{name}", mapped.folder);
             let lines = match run(&path, mapped.rules) {
                 Outcome::Rejected(err) => {
-                    if REJECTED.iter().any(|(f, n, _)| *f == mapped.folder && *n == name) {
+                    if REJECTED
+                        .iter()
+                        .any(|(f, n, _)| *f == mapped.folder && *n == name)
+                    {
                         used.insert(format!("rejected {here}"));
                     } else {
                         problems.push(format!("{here}: rejected: {err}"));
@@ -301,12 +308,16 @@ fn kics_positives_are_flagged_and_negatives_are_not() {
     // A documented difference that no longer happens must go.
     for (f, n, l, _) in NOT_FLAGGED {
         if !used.contains(&format!("not flagged {f}/{n}:{l}")) {
-            problems.push(format!("{f}/{n}:{l} is flagged now: drop it from NOT_FLAGGED"));
+            problems.push(format!(
+                "{f}/{n}:{l} is flagged now: drop it from NOT_FLAGGED"
+            ));
         }
     }
     for (f, n, _) in FLAGGED_NEGATIVES {
         if !used.contains(&format!("flagged {f}/{n}")) {
-            problems.push(format!("{f}/{n} is not flagged now: drop it from FLAGGED_NEGATIVES"));
+            problems.push(format!(
+                "{f}/{n} is not flagged now: drop it from FLAGGED_NEGATIVES"
+            ));
         }
     }
     for (f, n, _) in REJECTED {

@@ -14,7 +14,7 @@ const ID: &str = "default-capabilities";
 
 static META: RuleMeta = RuleMeta {
     id: ID,
-    summary: "default capabilities kept and privilege gain allowed",
+    summary: "default capabilities kept",
     severity: Severity::Medium,
     fix: FixSafety::Safe,
     docs: include_str!("../../docs/rules/default-capabilities.md"),
@@ -40,11 +40,7 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
         .strings(tree, "cap_drop")
         .iter()
         .any(|c| c.eq_ignore_ascii_case("ALL"));
-    let no_new_privs = service
-        .strings(tree, "security_opt")
-        .iter()
-        .any(|o| o.starts_with("no-new-privileges"));
-    if dropped_all && no_new_privs {
+    if dropped_all {
         return None;
     }
     let warn = |message: String| Some(ctx.finding(ID, Level::Warning, service, message));
@@ -60,8 +56,8 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
         ));
     }
 
-    // A parent in this file that gets cap_drop and no-new-privileges passes
-    // them on through extends (lists are appended): add only extra caps.
+    // A parent in this file that gets cap_drop passes it on through
+    // extends (lists are appended): add only extra caps.
     if let Some(parent) = adding_ancestor(ctx, service, done) {
         // What the parent will hold after this run reaches this service
         // through `extends`; add only what it will not.
@@ -99,18 +95,6 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
                 parent.name
             ));
         }
-        if !no_new_privs
-            && !provides("security_opt", "no-new-privileges:true")
-            && let Ok(Some(edit)) = extend_list(
-                ctx,
-                service,
-                "security_opt",
-                &["no-new-privileges:true".to_string()],
-            )
-        {
-            edits.push(edit);
-            said.push("no-new-privileges".to_string());
-        }
         if edits.is_empty() {
             return None;
         }
@@ -121,8 +105,7 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
 
     let mut edits: Vec<PlannedEdit> = Vec::new();
     let mut said = Vec::new();
-    let mut severity = Level::Note;
-    if !dropped_all {
+    {
         let (needed, why) = needed_caps(ctx, service);
         match extend_list(ctx, service, "cap_drop", &["ALL".to_string()]) {
             Ok(edit) => edits.extend(edit),
@@ -145,32 +128,10 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
         };
         said.push(format!("cap_drop ALL, {kept} ({why})"));
     }
-    if !no_new_privs {
-        match extend_list(
-            ctx,
-            service,
-            "security_opt",
-            &["no-new-privileges:true".to_string()],
-        ) {
-            Ok(edit) => {
-                edits.extend(edit);
-                said.push("no-new-privileges".to_string());
-            }
-            Err(refusal) => {
-                severity = Level::Warning;
-                said.push(format!("no-new-privileges not added: {}", refusal.0));
-            }
-        }
-    }
-    let mut finding = ctx.finding(ID, severity, service, said.join("; "));
-    // Point at the list that lacks the item, when the service has it.
-    let lacking = if dropped_all {
-        "security_opt"
-    } else {
-        "cap_drop"
-    };
+    let mut finding = ctx.finding(ID, Level::Note, service, said.join("; "));
+    // Point at the list that lacks ALL, when the service has one.
     if let Some(key) = service
-        .field(lacking)
+        .field("cap_drop")
         .filter(|f| f.origin == Origin::Own)
         .and_then(|f| f.key)
     {

@@ -7,6 +7,7 @@ mod default_capabilities;
 mod flat_network;
 mod host_namespace;
 mod missing_healthcheck;
+mod no_new_privileges;
 mod privileged_container;
 mod running_as_root;
 mod secret_in_environment;
@@ -27,6 +28,7 @@ pub use default_capabilities::DefaultCapabilities;
 pub use flat_network::FlatNetwork;
 pub use host_namespace::HostNamespace;
 pub use missing_healthcheck::MissingHealthcheck;
+pub use no_new_privileges::NoNewPrivileges;
 pub use privileged_container::PrivilegedContainer;
 pub use running_as_root::RunningAsRoot;
 pub use secret_in_environment::{SecretInEnvironment, has_url_password, is_secret_name};
@@ -301,6 +303,7 @@ pub fn registry() -> Vec<Box<dyn Rule>> {
         Box::new(WritableRootFs),
         Box::new(UnboundedResources),
         Box::new(DefaultCapabilities),
+        Box::new(NoNewPrivileges),
         Box::new(SecretInEnvironment),
         Box::new(FlatNetwork),
         Box::new(MissingHealthcheck),

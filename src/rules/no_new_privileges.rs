@@ -1,0 +1,131 @@
+//! `no-new-privileges`: a process in the container can gain privileges.
+//!
+#![doc = include_str!("../../docs/rules/no-new-privileges.md")]
+
+use super::{Context, Finding, FixSafety, Level, Rule, RuleMeta, Severity, extend_list, site};
+use crate::model::{Origin, Service};
+
+pub struct NoNewPrivileges;
+
+const ID: &str = "no-new-privileges";
+
+const OPTION: &str = "no-new-privileges:true";
+
+static META: RuleMeta = RuleMeta {
+    id: ID,
+    summary: "processes can gain privileges through setuid binaries",
+    severity: Severity::Medium,
+    fix: FixSafety::Safe,
+    docs: include_str!("../../docs/rules/no-new-privileges.md"),
+};
+
+impl Rule for NoNewPrivileges {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, ctx: &Context) -> Vec<Finding> {
+        super::parents_first(ctx, |service, done| check_service(ctx, service, done))
+    }
+}
+
+fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> Option<Finding> {
+    let tree = ctx.tree;
+    // `privileged-container` reports what matters more there.
+    if service.is_true(tree, "privileged") {
+        return None;
+    }
+    if let Some(field) = service.field("security_opt") {
+        for &item in tree.items(field.value) {
+            match tree.scalar(item).and_then(setting) {
+                Some(true) => return None,
+                Some(false) => {
+                    let (at, from) = site(ctx, service, field, item);
+                    let message = format!(
+                        "`no-new-privileges` is turned off{from}; setuid binaries in the image can raise a process's privileges"
+                    );
+                    let finding = ctx.finding(ID, Level::Warning, service, message);
+                    return Some(Finding { at, ..finding });
+                }
+                None => {}
+            }
+        }
+    }
+    if service
+        .strings(tree, "security_opt")
+        .iter()
+        .any(|o| setting(o) == Some(true))
+    {
+        return None;
+    }
+    let warn = |message: String| Some(ctx.finding(ID, Level::Warning, service, message));
+    if let Some(from) = &service.unresolved_extends {
+        return warn(format!(
+            "no-new-privileges not added: the service extends {from}, which harden cannot see"
+        ));
+    }
+    // A parent in this file that gets it passes it on through extends.
+    let mut next = super::extends_parent(ctx, service);
+    while let Some(parent) = next {
+        let adds = done
+            .get(ctx.model.position(parent))
+            .and_then(Option::as_ref)
+            .is_some_and(|f| !f.edits.is_empty());
+        if adds {
+            return None;
+        }
+        next = super::extends_parent(ctx, parent).filter(|p| p.name != service.name);
+    }
+
+    match extend_list(ctx, service, "security_opt", &[OPTION.to_string()]) {
+        Ok(Some(edit)) => {
+            let mut finding = ctx.finding(ID, Level::Note, service, OPTION.to_string());
+            if let Some(key) = service
+                .field("security_opt")
+                .filter(|f| f.origin == Origin::Own)
+                .and_then(|f| f.key)
+            {
+                finding.at = tree.node(key).start;
+            }
+            finding.edits.push(edit);
+            Some(finding)
+        }
+        Ok(None) => None,
+        Err(refusal) => warn(format!("no-new-privileges not added: {}", refusal.0)),
+    }
+}
+
+/// Whether a `security_opt` item sets no-new-privileges, and to what.
+/// Docker reads `no-new-privileges`, `no-new-privileges:true` and
+/// `no-new-privileges=true` alike.
+fn setting(item: &str) -> Option<bool> {
+    let lower = item.trim().to_ascii_lowercase();
+    let rest = lower.strip_prefix("no-new-privileges")?;
+    match rest {
+        "" | ":true" | "=true" => Some(true),
+        ":false" | "=false" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::setting;
+
+    #[test]
+    fn spellings() {
+        for on in [
+            "no-new-privileges",
+            "no-new-privileges:true",
+            "NO-NEW-PRIVILEGES=true",
+        ] {
+            assert_eq!(setting(on), Some(true), "{on}");
+        }
+        for off in ["no-new-privileges:false", "no-new-privileges=false"] {
+            assert_eq!(setting(off), Some(false), "{off}");
+        }
+        for other in ["seccomp:unconfined", "no-new-privileges-x", "label:disable"] {
+            assert_eq!(setting(other), None, "{other}");
+        }
+    }
+}
