@@ -292,3 +292,149 @@ fn harden_toml_beside_the_file_is_read_and_a_bad_one_is_refused() {
     assert_eq!(refused.code, Some(2));
     assert!(refused.stderr_str().contains("no-such-rule"));
 }
+
+#[test]
+fn rules_lists_every_rule_and_explain_prints_its_page() {
+    let list = support::run(&["rules"], None);
+    assert_eq!(list.code, Some(0));
+    let text = list.stdout_str();
+    for meta in harden::rules::metas() {
+        let row = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(meta.id))
+            .unwrap_or_else(|| panic!("{} missing from `harden rules`", meta.id));
+        assert!(row.contains(meta.severity.as_str()) && row.ends_with(meta.summary));
+    }
+    let page = support::run(&["explain", "privileged-container"], None);
+    assert_eq!(page.code, Some(0));
+    let page = page.stdout_str();
+    assert!(page.starts_with("# `privileged-container`: the container runs privileged\n"));
+    assert!(
+        page.contains("## Fixed")
+            && page.ends_with("Severity: critical. Fix: none, reported only.\n")
+    );
+    let unknown = support::run(&["explain", "no-such-rule"], None);
+    assert_eq!(unknown.code, Some(2));
+    assert!(unknown.stderr_str().contains("unknown rule `no-such-rule`"));
+}
+
+#[test]
+fn select_and_ignore_choose_rules_and_reject_unknown_ids() {
+    let dir = TempDir::new("cli-select");
+    write_stack(&dir);
+    let only = support::run_in(
+        dir.path(),
+        &[
+            "compose.yml",
+            "--format",
+            "json",
+            "--select",
+            "secret-in-environment",
+        ],
+        None,
+    );
+    assert_eq!(only.code, Some(0), "{}", only.stderr_str());
+    let findings: serde_json::Value = serde_json::from_slice(&only.stdout).expect("JSON");
+    let rules: Vec<&str> = findings
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert_eq!(rules, ["secret-in-environment", "secret-in-environment"]);
+
+    // The patched YAML follows the same choice: only the secrets move.
+    let yaml = support::run_in(
+        dir.path(),
+        &["compose.yml", "--select", "secret-in-environment"],
+        None,
+    );
+    assert_eq!(yaml.code, Some(0), "{}", yaml.stderr_str());
+    let yaml = yaml.stdout_str();
+    assert!(yaml.contains("POSTGRES_PASSWORD_FILE") && !yaml.contains("read_only"));
+
+    let bad = support::run_in(
+        dir.path(),
+        &["compose.yml", "--ignore", "writable-root"],
+        None,
+    );
+    assert_eq!(bad.code, Some(2));
+    assert!(
+        bad.stderr_str()
+            .contains("--ignore: unknown rule `writable-root`")
+    );
+    assert!(bad.stdout.is_empty());
+}
+
+#[test]
+fn folders_and_several_files_make_one_report() {
+    let dir = TempDir::new("cli-folder");
+    let app = dir.path().join("app");
+    let ops = dir.path().join("ops");
+    let hidden = dir.path().join(".cache");
+    for d in [&app, &ops, &hidden] {
+        std::fs::create_dir_all(d).expect("mkdir");
+    }
+    let privileged = "services:\n  agent:\n    image: example/agent:1.0\n    privileged: true\n";
+    std::fs::write(app.join("compose.yaml"), STACK).expect("write");
+    std::fs::write(app.join("compose.override.yml"), privileged).expect("write");
+    std::fs::write(ops.join("docker-compose.prod.yml"), privileged).expect("write");
+    std::fs::write(ops.join("compose.dev.yml"), privileged).expect("write");
+    std::fs::write(hidden.join("compose.yml"), privileged).expect("write");
+    std::fs::write(ops.join("notes.yml"), "not: compose\n").expect("write");
+
+    let out = support::run_in(
+        dir.path(),
+        &[".", "--check", "--format", "json", "--fail-on", "critical"],
+        None,
+    );
+    assert_eq!(out.code, Some(1), "{}", out.stderr_str());
+    let findings: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let mut files: Vec<&str> = findings
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|f| f["file"].as_str())
+        .collect();
+    files.dedup();
+    assert_eq!(
+        files,
+        [
+            "./app/compose.override.yml",
+            "./app/compose.yaml",
+            "./ops/docker-compose.prod.yml"
+        ]
+    );
+
+    // Printing patched YAML for several files at once is refused.
+    let many = support::run_in(
+        dir.path(),
+        &["app/compose.yaml", "ops/docker-compose.prod.yml"],
+        None,
+    );
+    assert_eq!(many.code, Some(2));
+    assert!(many.stdout.is_empty());
+    // A folder without compose files is a mistake worth an error.
+    std::fs::create_dir_all(dir.path().join("docs")).expect("mkdir");
+    let empty = support::run_in(dir.path(), &["docs", "--check"], None);
+    assert_eq!(empty.code, Some(2), "{}", empty.stderr_str());
+    assert!(empty.stderr_str().contains("docs: no compose files"));
+}
+
+#[test]
+fn one_bad_file_does_not_hide_the_others() {
+    let dir = TempDir::new("cli-mixed");
+    write_stack(&dir);
+    std::fs::write(dir.path().join("broken.yml"), "services:\n  a: [\n").expect("write");
+    let out = support::run_in(dir.path(), &["broken.yml", "compose.yml", "--check"], None);
+    assert_eq!(out.code, Some(2));
+    assert!(
+        support::has_line_col(&out.stderr_str()),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(
+        out.stdout_str()
+            .contains("compose.yml:5:7: high[secret-in-environment]")
+    );
+}
