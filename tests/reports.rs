@@ -589,3 +589,25 @@ fn odd_file_names_are_escaped_in_every_format() {
         .collect();
     assert_eq!(named, files.iter().cloned().collect());
 }
+
+#[test]
+fn sarif_names_an_absolute_path_with_a_file_uri() {
+    let dir = TempDir::new("report-absolute");
+    let path = dir.path().join("compose.yml");
+    std::fs::write(&path, STACK).expect("write");
+    let absolute = path.to_string_lossy().into_owned();
+    let files = vec![absolute.clone()];
+    let log = parse("sarif", &files, &report_in(dir.path(), "sarif", &files));
+    let results = log["runs"][0]["results"].as_array().expect("results");
+    assert!(!results.is_empty());
+    for result in results {
+        let uri = &result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"];
+        let uri = uri.as_str().unwrap_or("");
+        assert!(uri.starts_with("file:///"), "{uri}");
+        assert_eq!(percent_decode(&uri["file://".len()..]), absolute);
+    }
+    if let Some(validator) = sarif_validator() {
+        let errors = violations(&validator, &log);
+        assert!(errors.is_empty(), "{}", errors.join("\n"));
+    }
+}
