@@ -611,3 +611,25 @@ fn sarif_names_an_absolute_path_with_a_file_uri() {
         assert!(errors.is_empty(), "{}", errors.join("\n"));
     }
 }
+
+#[test]
+fn two_hazards_on_one_line_are_two_code_scanning_alerts() {
+    let dir = TempDir::new("report-one-line");
+    let stack = "services:
+  app:
+    image: example/app:1
+    environment: {A_PASSWORD: \"xk3j4h5kj34h5\", B_TOKEN: \"y9s8df7s9d8f7\"}
+";
+    std::fs::write(dir.path().join("compose.yml"), stack).expect("write");
+    let files = vec!["compose.yml".to_string()];
+    let log = parse("sarif", &files, &report_in(dir.path(), "sarif", &files));
+    let on_line_4 = log["runs"][0]["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["locations"][0]["physicalLocation"]["region"]["startLine"] == 4)
+        .count();
+    assert_eq!(on_line_4, 2, "{log}");
+    let problems = code_scanning_problems(&log, &files);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -274,12 +274,15 @@ pub fn sarif(files: &[FileFindings]) -> String {
                         "region": { "startLine": e.line, "startColumn": e.col },
                     }
                 }],
+                // The column too: two hazards of one rule can share a line
+                // (a flow mapping), and one fingerprint makes them one alert.
                 "partialFingerprints": {
                     "harden/v1": format!(
-                        "{}:{}:{}",
+                        "{}:{}:{}:{}",
                         e.finding.rule,
                         e.finding.service.as_deref().unwrap_or(""),
-                        e.line
+                        e.line,
+                        e.col
                     ),
                 },
             });
