@@ -438,3 +438,62 @@ fn one_bad_file_does_not_hide_the_others() {
             .contains("compose.yml:5:7: high[secret-in-environment]")
     );
 }
+
+#[test]
+fn no_report_format_prints_a_credential_value() {
+    const PLANTED: &[&str] = &[
+        "s3cr3t-planted-value",
+        "planted-list-token-2291",
+        "planted-url-pw-5530",
+        "planted-default-pw-8812",
+        "planted-flow-pw-6604",
+    ];
+    // Credentials in each shape, some right above a line a hazard points at
+    // (the text report prints that line).
+    let stack = "services:
+  db:
+    image: postgres:16
+    environment:
+      POSTGRES_PASSWORD: \"s3cr3t-planted-value\"
+  api:
+    image: example/api:1
+    environment:
+      - API_TOKEN=planted-list-token-2291
+      - DATABASE_URL=postgres://app:planted-url-pw-5530@db/app
+      - SESSION_SECRET=${SESSION_SECRET:-planted-default-pw-8812}
+  cache:
+    image: redis:7.4
+    environment: {REDIS_PASSWORD: planted-flow-pw-6604}
+";
+    let dir = TempDir::new("cli-report-secrets");
+    std::fs::write(dir.path().join("compose.yml"), stack).expect("write");
+    let reported = [
+        ("text", "high[secret-in-environment]"),
+        ("json", "\"rule\": \"secret-in-environment\""),
+        ("sarif", "\"ruleId\": \"secret-in-environment\""),
+        ("github", "title=harden secret-in-environment "),
+    ];
+    for (format, marker) in reported {
+        for check in [false, true] {
+            let mut args = vec!["compose.yml", "--format", format];
+            if check {
+                args.push("--check");
+            }
+            let out = support::run_in(dir.path(), &args, None);
+            assert_eq!(out.code, Some(u8::from(check).into()), "{args:?}");
+            let (stdout, stderr) = (out.stdout_str(), out.stderr_str());
+            // The credentials are reported, so the output had the chance.
+            assert_eq!(
+                stdout.matches(marker).count(),
+                PLANTED.len(),
+                "{args:?}: {stdout}"
+            );
+            for planted in PLANTED {
+                assert!(
+                    !stdout.contains(planted) && !stderr.contains(planted),
+                    "{args:?}: {planted} leaked\n{stdout}\n{stderr}"
+                );
+            }
+        }
+    }
+}

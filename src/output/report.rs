@@ -283,12 +283,15 @@ pub fn sarif(files: &[FileFindings]) -> String {
                         "region": { "startLine": e.line, "startColumn": e.col },
                     }
                 }],
+                // The column too: two hazards of one rule can share a line
+                // (a flow mapping), and one fingerprint makes them one alert.
                 "partialFingerprints": {
                     "harden/v1": format!(
-                        "{}:{}:{}",
+                        "{}:{}:{}:{}",
                         e.finding.rule,
                         e.finding.service.as_deref().unwrap_or(""),
-                        e.line
+                        e.line,
+                        e.col
                     ),
                 },
             });
@@ -390,10 +393,16 @@ fn first_paragraph(docs: &str, heading: &str) -> String {
         .replace('\n', " ")
 }
 
-/// A relative URI reference for a path as the user gave it.
+/// A URI for a path as the user gave it: a relative reference, which code
+/// scanning resolves against the checkout, or a `file://` URI for an
+/// absolute path (a bare `/path` would be a relative reference too).
 fn uri(path: &str) -> String {
     let path = path.strip_prefix("./").unwrap_or(path);
-    let mut out = String::new();
+    let mut out = if path.starts_with('/') {
+        "file://".to_string()
+    } else {
+        String::new()
+    };
     for c in path.chars() {
         match c {
             'A'..='Z' | 'a'..='z' | '0'..='9' | '-' | '.' | '_' | '~' | '/' => out.push(c),
@@ -428,6 +437,8 @@ mod tests {
     fn names_and_escapes() {
         assert_eq!(camel("docker-socket-mount"), "DockerSocketMount");
         assert_eq!(uri("./a b/compose.yml"), "a%20b/compose.yml");
+        assert_eq!(uri("a:b,c.yml"), "a%3Ab%2Cc.yml");
+        assert_eq!(uri("/srv/app/compose.yml"), "file:///srv/app/compose.yml");
         assert_eq!(property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
         assert_eq!(
             first_paragraph("# x\n\n## What\n\nOne\ntwo.\n\nThree.", "## What"),
