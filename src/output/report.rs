@@ -345,7 +345,7 @@ pub fn github(files: &[FileFindings]) -> String {
         let _ = writeln!(
             out,
             "::{command} file={},line={},col={},title={}::{}",
-            property(e.file),
+            property(e.file.strip_prefix("./").unwrap_or(e.file)),
             e.line,
             e.col,
             property(&format!(
