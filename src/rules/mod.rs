@@ -2,6 +2,7 @@
 //! returns findings, some with planned edits. No rule touches text.
 
 mod default_capabilities;
+mod docker_socket_mount;
 mod flat_network;
 mod missing_healthcheck;
 mod secret_in_environment;
@@ -15,6 +16,7 @@ use crate::source::SourceFile;
 use crate::syntax::{NodeId, SyntaxTree};
 
 pub use default_capabilities::DefaultCapabilities;
+pub use docker_socket_mount::DockerSocketMount;
 pub use flat_network::FlatNetwork;
 pub use missing_healthcheck::MissingHealthcheck;
 pub use secret_in_environment::{SecretInEnvironment, has_url_password, is_secret_name};
@@ -290,6 +292,7 @@ pub fn registry() -> Vec<Box<dyn Rule>> {
         Box::new(SecretInEnvironment),
         Box::new(FlatNetwork),
         Box::new(MissingHealthcheck),
+        Box::new(DockerSocketMount),
     ]
 }
 
