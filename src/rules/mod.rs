@@ -6,6 +6,7 @@ mod docker_socket_mount;
 mod flat_network;
 mod missing_healthcheck;
 mod secret_in_environment;
+mod sensitive_host_mount;
 mod unbounded_resources;
 mod writable_root_fs;
 
@@ -20,6 +21,7 @@ pub use docker_socket_mount::DockerSocketMount;
 pub use flat_network::FlatNetwork;
 pub use missing_healthcheck::MissingHealthcheck;
 pub use secret_in_environment::{SecretInEnvironment, has_url_password, is_secret_name};
+pub use sensitive_host_mount::SensitiveHostMount;
 pub use unbounded_resources::UnboundedResources;
 pub use writable_root_fs::WritableRootFs;
 
@@ -293,6 +295,7 @@ pub fn registry() -> Vec<Box<dyn Rule>> {
         Box::new(FlatNetwork),
         Box::new(MissingHealthcheck),
         Box::new(DockerSocketMount),
+        Box::new(SensitiveHostMount),
     ]
 }
 
