@@ -7,6 +7,7 @@ mod flat_network;
 mod missing_healthcheck;
 mod secret_in_environment;
 mod sensitive_host_mount;
+mod shared_mount_propagation;
 mod unbounded_resources;
 mod writable_root_fs;
 
@@ -22,6 +23,7 @@ pub use flat_network::FlatNetwork;
 pub use missing_healthcheck::MissingHealthcheck;
 pub use secret_in_environment::{SecretInEnvironment, has_url_password, is_secret_name};
 pub use sensitive_host_mount::SensitiveHostMount;
+pub use shared_mount_propagation::SharedMountPropagation;
 pub use unbounded_resources::UnboundedResources;
 pub use writable_root_fs::WritableRootFs;
 
@@ -296,6 +298,7 @@ pub fn registry() -> Vec<Box<dyn Rule>> {
         Box::new(MissingHealthcheck),
         Box::new(DockerSocketMount),
         Box::new(SensitiveHostMount),
+        Box::new(SharedMountPropagation),
     ]
 }
 
