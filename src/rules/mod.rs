@@ -5,6 +5,7 @@ mod default_capabilities;
 mod docker_socket_mount;
 mod flat_network;
 mod missing_healthcheck;
+mod published_on_all_interfaces;
 mod secret_in_environment;
 mod sensitive_host_mount;
 mod shared_mount_propagation;
@@ -21,6 +22,7 @@ pub use default_capabilities::DefaultCapabilities;
 pub use docker_socket_mount::DockerSocketMount;
 pub use flat_network::FlatNetwork;
 pub use missing_healthcheck::MissingHealthcheck;
+pub use published_on_all_interfaces::PublishedOnAllInterfaces;
 pub use secret_in_environment::{SecretInEnvironment, has_url_password, is_secret_name};
 pub use sensitive_host_mount::SensitiveHostMount;
 pub use shared_mount_propagation::SharedMountPropagation;
@@ -299,6 +301,7 @@ pub fn registry() -> Vec<Box<dyn Rule>> {
         Box::new(DockerSocketMount),
         Box::new(SensitiveHostMount),
         Box::new(SharedMountPropagation),
+        Box::new(PublishedOnAllInterfaces),
     ]
 }
 
