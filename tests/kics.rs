@@ -57,11 +57,10 @@ const MAPPED: &[Mapped] = &[
         folder: "pids_limit_not_set",
         rules: &["unbounded-resources"],
     },
-    // What a missing `security_opt` lacks is `no-new-privileges`, which
-    // default-capabilities adds.
+    // What a missing `security_opt` lacks is `no-new-privileges`.
     Mapped {
         folder: "security_opt_not_set",
-        rules: &["default-capabilities"],
+        rules: &["no-new-privileges"],
     },
     Mapped {
         folder: "shared_host_user_namespace",
@@ -111,11 +110,6 @@ const NOT_FLAGGED: &[(&str, &str, usize, &str)] = &[
 /// KICS negatives we deliberately flag with a mapped rule.
 const FLAGGED_NEGATIVES: &[(&str, &str, &str)] = &[
     (
-        "container_capabilities_unrestricted",
-        "negative1.yaml",
-        "`cap_drop: [all]` is there but `no-new-privileges` is not (CIS 5.25); KICS only asks that `cap_drop` exists",
-    ),
-    (
         "cpus_not_limited",
         "negative1.yaml",
         "CPU and memory are limited but the number of processes is not (CIS 5.28); one rule covers all three limits",
@@ -138,7 +132,7 @@ const FLAGGED_NEGATIVES: &[(&str, &str, &str)] = &[
     (
         "security_opt_not_set",
         "negative1.yaml",
-        "KICS counts any `security_opt` as set, even `apparmor:unconfined`; we ask for `no-new-privileges` and `cap_drop: [ALL]` (and report the unconfined profile separately)",
+        "KICS counts any `security_opt` as set, even `apparmor:unconfined` alone; we ask for `no-new-privileges` (and report the unconfined profile under its own rule)",
     ),
 ];
 

@@ -85,8 +85,37 @@ fn every_fixture_matches_its_snapshots() {
             let second = harden::harden(again, &Default::default())
                 .unwrap_or_else(|e| panic!("{name} second run: {e}"));
             assert!(!second.changed(), "{name}: second run changed the file");
+
+            if rel.starts_with("published-on-all-interfaces") {
+                unsafe_fixes_apply_once(&name, rel, &path, &text);
+            }
         }
     });
+}
+
+/// The fixtures of the rule with an unsafe fix, hardened by that rule
+/// alone with `--unsafe-fixes`: the diff is snapshotted, Compose accepts
+/// the output, and a second run changes nothing.
+fn unsafe_fixes_apply_once(name: &str, rel: &Path, path: &Path, text: &str) {
+    let mut settings = harden::settings::Settings::default();
+    settings.unsafe_fixes = true;
+    let rule = "published-on-all-interfaces".to_string();
+    settings.select = Some(std::collections::BTreeSet::from([rule]));
+    let display = rel.to_string_lossy();
+    let src = SourceFile::new(&display, Some(path), text.to_string());
+    let outcome = harden::harden(src, &settings).unwrap_or_else(|e| panic!("{name} unsafe: {e}"));
+    let diff = output::unified_diff(&outcome.src, text, &outcome.output());
+    insta::assert_snapshot!(format!("{name}.unsafe.diff"), diff.replace("\r\n", "⏎\n"));
+
+    oracle_accepts_if_input_is(&format!("{name}-unsafe"), text, &outcome.output());
+
+    let again = SourceFile::new(&display, Some(path), outcome.output());
+    let second = harden::harden(again, &settings)
+        .unwrap_or_else(|e| panic!("{name} unsafe second run: {e}"));
+    assert!(
+        !second.changed(),
+        "{name}: second run with --unsafe-fixes changed the file"
+    );
 }
 
 /// With the real Compose loader configured (`HARDEN_ORACLE`), an input it

@@ -2,6 +2,7 @@
 //! and same-file `extends` resolved), each key knowing where it came from.
 
 pub mod image;
+pub mod mount;
 
 use indexmap::IndexMap;
 
@@ -655,9 +656,45 @@ pub fn short_volume_target(spec: &str) -> Option<String> {
     Some(target.to_string())
 }
 
+/// Splits `text` at every `sep` outside a `${...}` interpolation, whose
+/// default or error text may hold the separator (`${BIND:-127.0.0.1}`).
+pub fn split_outside_interpolation(text: &str, sep: char) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut depth = 0usize;
+    let mut start = 0;
+    let mut prev = None;
+    for (i, c) in text.char_indices() {
+        match c {
+            '{' if prev == Some('$') => depth += 1,
+            '}' if depth > 0 => depth -= 1,
+            c if c == sep && depth == 0 => {
+                parts.push(&text[start..i]);
+                start = i + c.len_utf8();
+            }
+            _ => {}
+        }
+        prev = Some(c);
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interpolations_are_not_split() {
+        assert_eq!(
+            split_outside_interpolation("${A:-1:2}:80:80", ':'),
+            vec!["${A:-1:2}", "80", "80"]
+        );
+        assert_eq!(split_outside_interpolation("80", ':'), vec!["80"]);
+        assert_eq!(
+            split_outside_interpolation(":::80", ':'),
+            vec!["", "", "", "80"]
+        );
+    }
 
     fn model(text: &str) -> (SyntaxTree, ComposeModel) {
         let src = SourceFile::new("t.yml", None, text.to_string());

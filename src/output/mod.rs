@@ -73,9 +73,15 @@ pub fn report_findings(
             .as_deref()
             .map(|s| format!("{s}: "))
             .unwrap_or_default();
+        // The message says what the fix does; say too when it was held back.
+        let withheld = if finding.withheld.is_empty() {
+            ""
+        } else {
+            " (unsafe fix, not applied: rerun with --unsafe-fixes)"
+        };
         writeln!(
             err,
-            "{}:{line}:{col}: {level}[{}]: {service}{}",
+            "{}:{line}:{col}: {level}[{}]: {service}{}{withheld}",
             src.display_name, finding.rule, finding.message
         )?;
     }

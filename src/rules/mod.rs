@@ -4,13 +4,17 @@
 mod cgroup_parent;
 mod dangerous_capability;
 mod default_capabilities;
+mod docker_socket_mount;
 mod flat_network;
 mod host_namespace;
 mod missing_healthcheck;
 mod no_new_privileges;
 mod privileged_container;
+mod published_on_all_interfaces;
 mod running_as_root;
 mod secret_in_environment;
+mod sensitive_host_mount;
+mod shared_mount_propagation;
 mod unbounded_resources;
 mod unconfined_security_profile;
 mod unpinned_image;
@@ -25,13 +29,17 @@ use crate::syntax::{NodeId, SyntaxTree};
 pub use cgroup_parent::CgroupParent;
 pub use dangerous_capability::DangerousCapability;
 pub use default_capabilities::DefaultCapabilities;
+pub use docker_socket_mount::DockerSocketMount;
 pub use flat_network::FlatNetwork;
 pub use host_namespace::HostNamespace;
 pub use missing_healthcheck::MissingHealthcheck;
 pub use no_new_privileges::NoNewPrivileges;
 pub use privileged_container::PrivilegedContainer;
+pub use published_on_all_interfaces::PublishedOnAllInterfaces;
 pub use running_as_root::RunningAsRoot;
 pub use secret_in_environment::{SecretInEnvironment, has_url_password, is_secret_name};
+pub use sensitive_host_mount::SensitiveHostMount;
+pub use shared_mount_propagation::SharedMountPropagation;
 pub use unbounded_resources::UnboundedResources;
 pub use unconfined_security_profile::UnconfinedSecurityProfile;
 pub use unpinned_image::UnpinnedImage;
@@ -307,11 +315,15 @@ pub fn registry() -> Vec<Box<dyn Rule>> {
         Box::new(SecretInEnvironment),
         Box::new(FlatNetwork),
         Box::new(MissingHealthcheck),
+        Box::new(PublishedOnAllInterfaces),
         // Reported only: no edit keeps every service working.
         Box::new(PrivilegedContainer),
+        Box::new(DockerSocketMount),
         Box::new(HostNamespace),
+        Box::new(SensitiveHostMount),
         Box::new(UnconfinedSecurityProfile),
         Box::new(DangerousCapability),
+        Box::new(SharedMountPropagation),
         Box::new(RunningAsRoot),
         Box::new(UnpinnedImage),
         Box::new(CgroupParent),
