@@ -75,10 +75,13 @@ fn redact(line: &str) -> String {
     ];
     let lower = line.to_ascii_lowercase();
     // Where hiding starts: after a marker word (kept whole: `PASSWORD`),
-    // or right after a URL scheme.
+    // or right after a URL scheme. Whole words that only look like one
+    // (`valkey`, `keycloak`) hide nothing.
     let marker = MARKERS
         .iter()
-        .filter_map(|m| lower.find(m).map(|i| i + m.len()))
+        .flat_map(|m| lower.match_indices(m).map(move |(i, _)| (i, m.len())))
+        .filter(|&(i, _)| !BENIGN.contains(&word_at(&lower, i)))
+        .map(|(i, len)| i + len)
         .min()
         .map(|at| {
             line[at..]
@@ -101,6 +104,34 @@ fn redact(line: &str) -> String {
     };
     shown = truncate(&shown);
     shown
+}
+
+/// Product names that contain a marker but name no credential.
+const BENIGN: &[&str] = &[
+    "valkey",
+    "keydb",
+    "keycloak",
+    "authelia",
+    "authentik",
+    "author",
+    "authors",
+    "passbolt",
+    "passthrough",
+    "bypass",
+];
+
+/// The word (letters, digits, `_`) around byte `at` of an ASCII-lowered line.
+fn word_at(lower: &str, at: usize) -> &str {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let start = lower[..at]
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| !is_word(c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let end = lower[at..]
+        .find(|c: char| !is_word(c))
+        .map_or(lower.len(), |i| at + i);
+    &lower[start..end]
 }
 
 fn truncate(line: &str) -> String {
@@ -163,6 +194,14 @@ mod tests {
                 "    command: redis-server --requirepass<redacted>",
             ),
             ("    image: nginx", "    image: nginx"),
+            ("    image: valkey/valkey:8", "    image: valkey/valkey:8"),
+            ("  keycloak:", "  keycloak:"),
+            (
+                "      KEYCLOAK_ADMIN_PASSWORD: x",
+                "      KEYCLOAK_ADMIN_PASSWORD<redacted>",
+            ),
+            ("      VALKEY_TOKEN: x", "      VALKEY_TOKEN<redacted>"),
+            ("      valkey_key: x", "      valkey_key<redacted>"),
         ];
         for (line, shown) in cases {
             assert_eq!(redact(line), shown);

@@ -77,7 +77,7 @@ impl Rule for FlatNetwork {
             let warn = |message: String| ctx.finding(ID, Level::Warning, backend, message);
             if backend.publishes_ports(tree) {
                 findings.push(warn(format!(
-                    "{} publishes ports, so it stays on its current networks; bind them to 127.0.0.1 or drop them to isolate it",
+                    "{} publishes ports, so it stays on its current networks (an internal network would unpublish them); drop the ports to isolate it, or at least bind them to 127.0.0.1",
                     label
                 )));
                 continue;

@@ -52,6 +52,10 @@ const SENSITIVE: &[(&str, &str)] = &[
 /// zone; they hold nothing secret.
 const HARMLESS_READ_ONLY: &[&str] = &["/etc/localtime", "/etc/timezone"];
 
+/// Device files any process may read and write: the kernel's random
+/// number generators give nothing away and take nothing but entropy.
+const HARMLESS: &[&str] = &["/dev/urandom", "/dev/random"];
+
 impl Rule for SensitiveHostMount {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -74,7 +78,9 @@ impl Rule for SensitiveHostMount {
                 let Some(path) = normalize(source) else {
                     continue;
                 };
-                if mount.read_only && HARMLESS_READ_ONLY.contains(&path.as_str()) {
+                if HARMLESS.contains(&path.as_str())
+                    || (mount.read_only && HARMLESS_READ_ONLY.contains(&path.as_str()))
+                {
                     continue;
                 }
                 let what = if HARMLESS_READ_ONLY.contains(&path.as_str()) {
