@@ -53,6 +53,25 @@ struct Entry<'a> {
     fix: Option<FixSafety>,
 }
 
+impl Entry<'_> {
+    /// `NAME: ` before a message, nothing for the file as a whole.
+    fn service_prefix(&self) -> String {
+        self.finding
+            .service
+            .as_deref()
+            .map(|s| format!("{s}: "))
+            .unwrap_or_default()
+    }
+
+    /// The command that applies the fix, when there is one.
+    fn fix_command(&self) -> Option<&'static str> {
+        match self.fix? {
+            FixSafety::Unsafe => Some("harden --write --unsafe-fixes"),
+            _ => Some("harden --write"),
+        }
+    }
+}
+
 /// Whether a finding belongs in an audit report: a hazard, not a notice.
 pub fn is_hazard(finding: &Finding) -> bool {
     !finding.notice && finding.severity > Severity::Info
@@ -108,12 +127,7 @@ pub fn text(files: &[FileFindings]) -> String {
     let list = entries(files);
     let mut out = String::new();
     for e in &list {
-        let service = e
-            .finding
-            .service
-            .as_deref()
-            .map(|s| format!("{s}: "))
-            .unwrap_or_default();
+        let service = e.service_prefix();
         let _ = writeln!(
             out,
             "{}:{}:{}: {}[{}]: {service}{}",
@@ -266,11 +280,10 @@ pub fn sarif(files: &[FileFindings]) -> String {
                 .as_deref()
                 .map(|s| format!("service `{s}`: "))
                 .unwrap_or_default();
-            let fix = match e.fix {
-                Some(FixSafety::Unsafe) => " Fix with `harden --write --unsafe-fixes`.",
-                Some(_) => " Fix with `harden --write`.",
-                None => "",
-            };
+            let fix = e
+                .fix_command()
+                .map(|c| format!(" Fix with `{c}`."))
+                .unwrap_or_default();
             let mut result = json!({
                 "ruleId": e.finding.rule,
                 "level": sarif_level(e.finding.severity),
@@ -331,17 +344,11 @@ pub fn github(files: &[FileFindings]) -> String {
             Severity::Medium => "warning",
             _ => "notice",
         };
-        let service = e
-            .finding
-            .service
-            .as_deref()
-            .map(|s| format!("{s}: "))
+        let service = e.service_prefix();
+        let fix = e
+            .fix_command()
+            .map(|c| format!(" (fix: {c})"))
             .unwrap_or_default();
-        let fix = match e.fix {
-            Some(FixSafety::Unsafe) => " (fix: harden --write --unsafe-fixes)",
-            Some(_) => " (fix: harden --write)",
-            None => "",
-        };
         let _ = writeln!(
             out,
             "::{command} file={},line={},col={},title={}::{}",
