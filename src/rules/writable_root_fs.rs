@@ -134,7 +134,11 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
         let message =
             "read_only: false is set on purpose, so harden leaves the root filesystem writable"
                 .to_string();
-        return Some(ctx.finding(ID, Level::Note, service, message));
+        let mut finding = ctx.finding(ID, Level::Note, service, message);
+        if let Some(field) = service.field("read_only") {
+            finding.at = super::site(ctx, service, field, field.key.unwrap_or(field.value)).0;
+        }
+        return Some(finding);
     }
     let (mut paths, mut specs, profile) = match decide(ctx, service) {
         Decision::Done => return None,
