@@ -4,6 +4,7 @@
 pub mod dotenv;
 pub mod error;
 pub mod knowledge;
+pub mod layers;
 pub mod model;
 pub mod output;
 pub mod patch;
@@ -74,12 +75,16 @@ pub fn harden(src: SourceFile, settings: &settings::Settings) -> Result<Outcome,
         .to_string();
         return Err(InputError::syntax(&src, line, col, first).into());
     }
-    let model = ComposeModel::build(&src, &tree)?;
+    let mut model = ComposeModel::build(&src, &tree)?;
+    mark_partial_services(&src, &mut model);
     let dir = src.path.as_deref().map(|p| match p.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     });
-    let around = Surroundings::load(dir.as_deref(), &tree, &model);
+    let mut around = Surroundings::load(dir.as_deref(), &tree, &model);
+    if let Some(path) = src.path.as_deref() {
+        around.layers = layers::layers_over(path);
+    }
     let settings = settings
         .clone()
         .with_compose(&src, &tree, &model, &rules::rule_ids())?;
@@ -135,6 +140,32 @@ pub fn harden(src: SourceFile, settings: &settings::Settings) -> Result<Outcome,
         patched,
         moved,
     })
+}
+
+/// Marks the services whose definition continues in another layer of the
+/// project: those a base file beside this layer also defines, and those
+/// with no image or build, which cannot run from this file alone.
+pub(crate) fn mark_partial_services(src: &SourceFile, model: &mut ComposeModel) {
+    let base = src.path.as_deref().and_then(layers::base_of);
+    for service in &mut model.services {
+        if service.unseen().is_some() {
+            continue;
+        }
+        let runnable = ["image", "build", "extends"]
+            .iter()
+            .any(|key| service.field(key).is_some());
+        if let Some((name, services)) = &base
+            && services.contains(&service.name)
+        {
+            service.partial = Some(format!(
+                "the rest of its definition is in {name}, which this file is merged over; harden reads one file at a time"
+            ));
+        } else if !runnable {
+            service.partial = Some(
+                "it has no image or build here, so the rest of its definition is in a file this one is merged with; harden reads one file at a time".into(),
+            );
+        }
+    }
 }
 
 /// One warning per service whose image harden does not know and that it

@@ -16,6 +16,8 @@ pub struct Surroundings {
     /// Each `env_file` as written in the file → its variables, for the
     /// files that exist.
     pub env_files: BTreeMap<String, BTreeMap<String, String>>,
+    /// For a base file, the layers beside it that Compose merges over it.
+    pub layers: Vec<crate::layers::Layer>,
 }
 
 impl Surroundings {
@@ -41,7 +43,31 @@ impl Surroundings {
                 }
             }
         }
-        Surroundings { dotenv, env_files }
+        Surroundings {
+            dotenv,
+            env_files,
+            layers: Vec::new(),
+        }
+    }
+
+    /// The layer that publishes ports for `service`, if one does.
+    pub fn ports_in_layer(&self, service: &str) -> Option<&str> {
+        self.layers
+            .iter()
+            .find(|l| l.services.get(service).is_some_and(|s| s.publishes_ports))
+            .map(|l| l.name.as_str())
+    }
+
+    /// Items a layer already lists under `key` for `service`: Compose
+    /// rejects the merged list if the base repeats them.
+    pub fn layer_items(&self, service: &str, key: &str) -> Vec<&str> {
+        self.layers
+            .iter()
+            .filter_map(|l| l.services.get(service))
+            .filter_map(|s| s.lists.get(key))
+            .flatten()
+            .map(String::as_str)
+            .collect()
     }
 
     /// The surroundings after `--write` saved the moved values: what a

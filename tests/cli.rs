@@ -497,3 +497,100 @@ fn no_report_format_prints_a_credential_value() {
         }
     }
 }
+
+/// A base file and the override Compose merges over it: each is hardened
+/// on its own, and the merged project must still load.
+#[test]
+fn layers_stay_consistent_when_written_one_by_one() {
+    let dir = TempDir::new("cli-layers");
+    let base = "services:
+  web:
+    image: nginx:1.27
+  db:
+    image: postgres:16
+    environment:
+      POSTGRES_DB: app
+";
+    let layer = "services:
+  web:
+    security_opt:
+      - no-new-privileges:true
+  db:
+    ports:
+      - \"5432:5432\"
+  mail:
+    image: mailpit/mailpit:v1.20
+";
+    std::fs::write(dir.path().join("compose.yaml"), base).expect("write");
+    std::fs::write(dir.path().join("compose.override.yaml"), layer).expect("write");
+
+    // The layer's own hazards are reported; what its partial services lack
+    // is not, since the base may set it.
+    let check = support::run_in(
+        dir.path(),
+        &["compose.override.yaml", "--check", "--format", "json"],
+        None,
+    );
+    let findings: serde_json::Value = serde_json::from_slice(&check.stdout).expect("JSON");
+    let found: Vec<(String, String)> = findings
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|f| {
+            (
+                f["service"].as_str().unwrap_or("").to_string(),
+                f["rule"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        found.contains(&("db".into(), "published-on-all-interfaces".into())),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("mail".into(), "writable-root-fs".into())),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .all(|(s, r)| s == "mail" || r == "published-on-all-interfaces"),
+        "{found:?}"
+    );
+
+    let out = support::run_in(dir.path(), &[".", "--write"], None);
+    assert_eq!(out.code, Some(0), "{}", out.stderr_str());
+    let err = out.stderr_str();
+    assert!(
+        err.contains("postgres publishes ports in compose.override.yaml"),
+        "{err}"
+    );
+    let written_base = std::fs::read_to_string(dir.path().join("compose.yaml")).expect("read");
+    let written_layer =
+        std::fs::read_to_string(dir.path().join("compose.override.yaml")).expect("read");
+    // The layer lists no-new-privileges for web: the base must not repeat it.
+    assert_eq!(
+        written_base.matches("no-new-privileges").count(),
+        1,
+        "{written_base}"
+    );
+    assert!(!written_base.contains("internal: true"), "{written_base}");
+    assert!(written_layer.starts_with(layer), "{written_layer}");
+
+    if support::oracle().is_some() {
+        let merged = support::run_program(
+            support::oracle().expect("oracle"),
+            &[
+                "-f",
+                "compose.yaml",
+                "-f",
+                "compose.override.yaml",
+                "config",
+                "-q",
+            ],
+            dir.path(),
+            None,
+        );
+        assert_eq!(merged.code, Some(0), "{}", merged.stderr_str());
+    }
+}

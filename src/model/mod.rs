@@ -116,6 +116,10 @@ pub struct Service {
     pub extended_values: IndexMap<String, Vec<NodeId>>,
     /// Index of the service this one extends in the same file.
     pub extends_parent: Option<usize>,
+    /// Set when the file is one layer of several (`compose.yaml` plus
+    /// `compose.override.yaml`) and this service's definition continues in
+    /// another layer: why its keys cannot be judged from this file alone.
+    pub partial: Option<String>,
 }
 
 /// Top-level sections and services of one Compose file.
@@ -210,6 +214,7 @@ impl ComposeModel {
                     unresolved_extends: None,
                     extended_values: IndexMap::new(),
                     extends_parent: None,
+                    partial: None,
                 });
             }
         }
@@ -435,6 +440,18 @@ fn extends_target(tree: &SyntaxTree, service: &Service) -> Option<(Option<String
 }
 
 impl Service {
+    /// Why part of this service's definition is out of harden's sight (an
+    /// `extends` of another file, another layer of the project), as a
+    /// clause for messages; `None` when the file holds all of it.
+    pub fn unseen(&self) -> Option<String> {
+        if let Some(why) = &self.partial {
+            return Some(why.clone());
+        }
+        self.unresolved_extends
+            .as_ref()
+            .map(|from| format!("the service extends {from}, which harden cannot see"))
+    }
+
     pub fn field(&self, key: &str) -> Option<&Field> {
         self.fields.get(key)
     }

@@ -520,3 +520,53 @@ pub fn merge_entries(into: &mut Vec<(String, NewValue)>, entries: &[(String, New
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::PlannedEdit;
+
+    /// Fills every service's value with `read_only: true`, as the rules
+    /// once did for null, empty and alias services.
+    fn fill_services(text: &str) -> String {
+        let src = SourceFile::new("t.yml", None, text.to_string());
+        let tree = SyntaxTree::parse(&src).expect("parse");
+        let root = tree.root.expect("root");
+        let services = tree.get(root, "services").expect("services");
+        let edits = tree
+            .entries(services)
+            .iter()
+            .map(|e| {
+                let op = if tree.is_mapping(e.value)
+                    && !matches!(tree.node(e.value).kind, NodeKind::Alias { .. })
+                {
+                    EditOp::AddEntries {
+                        map: e.value,
+                        entries: vec![("read_only".into(), NewValue::Raw("true".into()))],
+                    }
+                } else {
+                    EditOp::FillValue {
+                        value: e.value,
+                        entries: vec![("read_only".into(), NewValue::Raw("true".into()))],
+                    }
+                };
+                PlannedEdit {
+                    path: String::new(),
+                    op,
+                }
+            })
+            .collect();
+        Patcher::new(&src, &tree)
+            .apply(&EditPlan { edits })
+            .expect("patch")
+    }
+
+    #[test]
+    fn fills_null_empty_and_alias_values() {
+        let text = "x-app: &app\n  image: a\nservices:\n  bare:\n  tilde: ~ # later\n  copy: *app\n  empty: {}\n";
+        assert_eq!(
+            fill_services(text),
+            "x-app: &app\n  image: a\nservices:\n  bare:\n    read_only: true\n  tilde: # later\n    read_only: true\n  copy:\n    <<: *app\n    read_only: true\n  empty: {read_only: true}\n"
+        );
+    }
+}

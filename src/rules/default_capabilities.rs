@@ -50,10 +50,10 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
                 .into(),
         );
     }
-    if let Some(from) = &service.unresolved_extends {
-        return warn(format!(
-            "capabilities not changed: the service extends {from}, which harden cannot see"
-        ));
+    if let Some(why) = service.unseen() {
+        let at = tree.node(service.key).start;
+        let message = format!("capabilities not changed: {why}");
+        return Some(Finding::unseen(ID, service, at, message));
     }
 
     // A parent in this file that gets cap_drop passes it on through

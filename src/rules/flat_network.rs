@@ -75,17 +75,23 @@ impl Rule for FlatNetwork {
                 continue;
             }
             let warn = |message: String| ctx.finding(ID, Level::Warning, backend, message);
-            if backend.publishes_ports(tree) {
+            let publishes = if backend.publishes_ports(tree) {
+                Some(String::new())
+            } else {
+                ctx.around
+                    .ports_in_layer(&backend.name)
+                    .map(|layer| format!(" in {layer}"))
+            };
+            if let Some(place) = publishes {
                 findings.push(warn(format!(
-                    "{} publishes ports, so it stays on its current networks (an internal network would unpublish them); drop the ports to isolate it, or at least bind them to 127.0.0.1",
-                    label
+                    "{label} publishes ports{place}, so it stays on its current networks (an internal network would unpublish them); drop the ports to isolate it, or at least bind them to 127.0.0.1"
                 )));
                 continue;
             }
-            if backend.unresolved_extends.is_some() {
-                findings.push(warn(
-                    "not isolated: the service extends a definition harden cannot see".into(),
-                ));
+            if let Some(why) = backend.unseen() {
+                let at = tree.node(backend.key).start;
+                let message = format!("not isolated: {why}");
+                findings.push(Finding::unseen(ID, backend, at, message));
                 continue;
             }
             if backend.field("networks").is_some()
@@ -458,8 +464,8 @@ fn cannot_join(ctx: &Context, client: &Service) -> Option<String> {
     if let Some(mode) = client.scalar(ctx.tree, "network_mode") {
         return Some(format!("network_mode: {mode}"));
     }
-    if client.unresolved_extends.is_some() {
-        return Some("it extends a definition harden cannot see".into());
+    if let Some(why) = client.unseen() {
+        return Some(why);
     }
     if client
         .value("networks")

@@ -48,9 +48,13 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
         return turned_off(ctx, service, field);
     }
     let unfixed = |why: String| Some(ctx.finding(ID, Level::Note, service, why));
-    if let Some(from) = &service.unresolved_extends {
-        return unfixed(format!(
-            "the service extends {from}, which harden cannot see and which may set one"
+    if let Some(why) = service.unseen() {
+        let at = ctx.tree.node(service.key).start;
+        return Some(Finding::unseen(
+            ID,
+            service,
+            at,
+            format!("{why}, and it may set one"),
         ));
     }
     if service.field("entrypoint").is_some() {

@@ -195,6 +195,19 @@ impl Finding {
         }
     }
 
+    /// A notice that a rule could not judge a service whose definition
+    /// continues out of sight ([`Service::unseen`]): a warning in the log,
+    /// not a hazard in reports.
+    pub fn unseen(rule: &'static str, service: &Service, at: usize, message: String) -> Finding {
+        Finding::notice(
+            rule,
+            Level::Warning,
+            Some(service.name.clone()),
+            at,
+            message,
+        )
+    }
+
     /// A notice: shown in the log, never in audit reports.
     pub fn notice(
         rule: &'static str,
@@ -491,9 +504,12 @@ pub fn extend_list(
                 && c.strings(tree, key).contains(item)
         })
     };
+    // A layer merged over this file that lists the item already would
+    // repeat it in the merged list.
+    let layered = ctx.around.layer_items(&service.name, key);
     let missing: Vec<String> = items
         .iter()
-        .filter(|i| !existing.contains(i) && !in_child(i))
+        .filter(|i| !existing.contains(i) && !in_child(i) && !layered.contains(&i.as_str()))
         .cloned()
         .collect();
     if missing.is_empty() {

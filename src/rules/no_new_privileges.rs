@@ -59,10 +59,10 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
         return None;
     }
     let warn = |message: String| Some(ctx.finding(ID, Level::Warning, service, message));
-    if let Some(from) = &service.unresolved_extends {
-        return warn(format!(
-            "no-new-privileges not added: the service extends {from}, which harden cannot see"
-        ));
+    if let Some(why) = service.unseen() {
+        let at = tree.node(service.key).start;
+        let message = format!("no-new-privileges not added: {why}");
+        return Some(Finding::unseen(ID, service, at, message));
     }
     // A parent in this file that gets it passes it on through extends.
     let mut next = super::extends_parent(ctx, service);

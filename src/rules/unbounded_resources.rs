@@ -187,9 +187,13 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
     if child_legacy && child_deploy {
         return warn("limits not added: services extending it set limits in both the legacy and the deploy form".into());
     }
-    if let Some(from) = &service.unresolved_extends {
-        return warn(format!(
-            "limits not added: the service extends {from}, whose limits harden cannot see"
+    if let Some(why) = service.unseen() {
+        let at = tree.node(service.key).start;
+        return Some(Finding::unseen(
+            ID,
+            service,
+            at,
+            format!("limits not added: {why}"),
         ));
     }
 

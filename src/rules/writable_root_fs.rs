@@ -43,6 +43,8 @@ impl Rule for WritableRootFs {
 enum Decision<'p> {
     Done,
     Skip(String),
+    /// Part of the service is out of sight: a notice, not a hazard.
+    Unseen(String),
     Add {
         paths: Vec<String>,
         specs: Vec<String>,
@@ -55,9 +57,9 @@ fn decide<'p>(ctx: &Context<'p>, service: &Service) -> Decision<'p> {
     if service.field("read_only").is_some() {
         return Decision::Done;
     }
-    if let Some(from) = &service.unresolved_extends {
-        return Decision::Skip(format!(
-            "read_only not added: the service extends {from}, whose tmpfs mounts harden cannot see"
+    if let Some(why) = service.unseen() {
+        return Decision::Unseen(format!(
+            "read_only not added: {why}, and it may need more writable paths"
         ));
     }
     let profile = ctx.profile(service);
@@ -144,6 +146,10 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
         Decision::Done => return None,
         Decision::Skip(message) => {
             return Some(ctx.finding(ID, Level::Warning, service, message));
+        }
+        Decision::Unseen(message) => {
+            let at = ctx.tree.node(service.key).start;
+            return Some(Finding::unseen(ID, service, at, message));
         }
         Decision::Add {
             paths,
