@@ -238,7 +238,7 @@ impl Settings {
 }
 
 fn unknown_rule_message(id: &str) -> String {
-    format!("unknown rule `{id}`; the ids are listed in docs/rules.md")
+    format!("unknown rule `{id}`; `harden rules` lists them")
 }
 
 /// A Compose memory size: a positive number with an optional unit.
@@ -389,6 +389,11 @@ fn ignore_comment(
             continue;
         };
         let Some(at) = text.find(MARK) else { continue };
+        // On the line above, only a comment standing alone counts: one that
+        // ends the previous service's last line belongs to that line.
+        if number < line && !text[..at].trim().is_empty() {
+            continue;
+        }
         let comment_at = start + at;
         let after_space = at == 0 || text[..at].ends_with([' ', '\t']);
         let in_value = tree.nodes.iter().any(|n| {
@@ -474,6 +479,16 @@ mod tests {
     fn comment_text_inside_values_is_not_a_directive() {
         let text = "services:\n  api:\n    image: x\n    command: |\n      echo \"# harden: ignore[nope]\"\n  db:\n    image: y\n";
         assert!(compose(text).unwrap().services.is_empty());
+    }
+
+    #[test]
+    fn a_comment_ending_the_line_above_belongs_to_that_line() {
+        let text = "services:\n  app:\n    image: x\n    environment:\n      FIELDS: \"password\"  # harden: ignore[secret-in-environment]\n  mq:\n    image: y\n  # harden: ignore[flat-network]\n  db:\n    image: z # harden: ignore[writable-root-fs]\n";
+        let settings = compose(text).unwrap();
+        assert!(!settings.ignores("secret-in-environment", "mq"));
+        assert!(!settings.ignores("secret-in-environment", "app"));
+        assert!(settings.ignores("flat-network", "db"));
+        assert!(!settings.ignores("writable-root-fs", "db"));
     }
 
     #[test]

@@ -633,3 +633,36 @@ fn two_hazards_on_one_line_are_two_code_scanning_alerts() {
     let problems = code_scanning_problems(&log, &files);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Code scanning keeps an alert, and its dismissal, by fingerprint: lines
+/// added above a finding must not change it.
+#[test]
+fn sarif_fingerprints_survive_lines_moving() {
+    let dir = TempDir::new("reports-fingerprints");
+    let text = "services:\n  web:\n    image: nginx\n    privileged: true\n    volumes:\n      - /etc:/etc\n      - /etc:/host-etc\n";
+    let prints = |body: &str| -> Vec<String> {
+        std::fs::write(dir.path().join("compose.yml"), body).expect("write");
+        let log = parse(
+            "sarif",
+            &[],
+            &report_in(dir.path(), "sarif", &["compose.yml".into()]),
+        );
+        let mut all: Vec<String> = log["runs"][0]["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|r| r["partialFingerprints"]["harden/v1"].to_string())
+            .collect();
+        all.sort();
+        all
+    };
+    let before = prints(text);
+    let after = prints(&format!("# production stack\n\n{text}"));
+    assert!(before.len() >= 4, "{before:?}");
+    assert_eq!(before, after);
+    assert_eq!(
+        before.iter().collect::<BTreeSet<_>>().len(),
+        before.len(),
+        "fingerprints repeat: {before:?}"
+    );
+}

@@ -2,6 +2,7 @@
 //! people, JSON (schema in `docs/findings.schema.json`), SARIF 2.1.0 for
 //! code scanning, or GitHub workflow annotations.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde_json::{Value, json};
@@ -270,6 +271,7 @@ pub fn sarif(files: &[FileFindings]) -> String {
             })
         })
         .collect();
+    let mut seen: BTreeMap<(usize, String), usize> = BTreeMap::new();
     let results: Vec<Value> = entries(files)
         .iter()
         .map(|e| {
@@ -296,17 +298,7 @@ pub fn sarif(files: &[FileFindings]) -> String {
                         "region": { "startLine": e.line, "startColumn": e.col },
                     }
                 }],
-                // The column too: two hazards of one rule can share a line
-                // (a flow mapping), and one fingerprint makes them one alert.
-                "partialFingerprints": {
-                    "harden/v1": format!(
-                        "{}:{}:{}:{}",
-                        e.finding.rule,
-                        e.finding.service.as_deref().unwrap_or(""),
-                        e.line,
-                        e.col
-                    ),
-                },
+                "partialFingerprints": { "harden/v1": fingerprint(e, &mut seen) },
             });
             if let (Some(i), Some(obj)) = (index, result.as_object_mut()) {
                 obj.insert("ruleIndex".into(), json!(i));
@@ -364,6 +356,28 @@ pub fn github(files: &[FileFindings]) -> String {
         );
     }
     out
+}
+
+/// A fingerprint that survives edits elsewhere in the file, so code
+/// scanning keeps an alert (and its dismissal) when lines move: the rule,
+/// the service, a hash of the finding's source line as reports show it
+/// (credentials masked, so nothing secret goes into the hash) and the
+/// column, numbered when the same line occurs more than once.
+fn fingerprint(e: &Entry, seen: &mut BTreeMap<(usize, String), usize>) -> String {
+    let line = safe_line(e.src, e.line).unwrap_or_default();
+    // FNV-1a: stable across builds and platforms, unlike std's hasher.
+    let hash = line.trim().bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let base = format!(
+        "{}:{}:{hash:016x}:{}",
+        e.finding.rule,
+        e.finding.service.as_deref().unwrap_or(""),
+        e.col
+    );
+    let count = seen.entry((e.index, base.clone())).or_insert(0);
+    *count += 1;
+    format!("{base}:{count}")
 }
 
 fn sarif_level(severity: Severity) -> &'static str {
