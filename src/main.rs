@@ -50,14 +50,24 @@ struct Cli {
     #[arg(long, value_name = "FORMAT", value_parser = ["text", "json", "sarif", "github"])]
     format: Option<String>,
 
-    /// With --check: the lowest severity that makes the exit code 1.
+    /// With --check: the lowest severity that makes the exit code 1
+    /// (default: low).
     #[arg(
         long,
         value_name = "SEVERITY",
-        default_value = "low",
+        requires = "check",
         value_parser = ["low", "medium", "high", "critical"]
     )]
-    fail_on: String,
+    fail_on: Option<String>,
+
+    /// Report only hazards at or above this severity (default: low);
+    /// hidden ones do not count for --fail-on either.
+    #[arg(
+        long,
+        value_name = "SEVERITY",
+        value_parser = ["low", "medium", "high", "critical"]
+    )]
+    min_severity: Option<String>,
 
     /// Run only these rules (ids, comma-separated or repeated).
     #[arg(long, value_name = "RULE", value_delimiter = ',')]
@@ -101,7 +111,7 @@ fn main() -> ExitCode {
     let code = match &cli.command {
         Some(Command::Rules) => print_rules(),
         Some(Command::Explain { id }) => explain(id),
-        None => run(&cli),
+        None => run(cli),
     };
     match code {
         Ok(code) => ExitCode::from(code),
@@ -135,6 +145,11 @@ fn print_rules() -> Result<u8, HardenError> {
 }
 
 fn explain(id: &str) -> Result<u8, HardenError> {
+    if let Some(text) = rules::notice_docs(id) {
+        return print_stdout(&format!(
+            "# `{id}` (a notice, not a rule)\n\n{text}\n\nNotices appear in the log on stderr, never in reports; ignore them like rules.\n"
+        ));
+    }
     let Some(meta) = rules::meta(id) else {
         return Err(usage(format!(
             "unknown rule `{id}`; `harden rules` lists them"
@@ -302,7 +317,15 @@ fn load_settings(cli: &Cli, src: &SourceFile) -> Result<Settings, HardenError> {
 }
 
 /// Rejects rule ids the command line names that do not exist.
-fn check_rule_ids(cli: &Cli) -> Result<(), HardenError> {
+fn check_rule_ids(cli: &mut Cli) -> Result<(), HardenError> {
+    // `--select "a, b"` reads as two ids.
+    for ids in [&mut cli.select, &mut cli.ignore] {
+        *ids = ids
+            .iter()
+            .map(|id| id.trim().to_string())
+            .filter(|id| !id.is_empty())
+            .collect();
+    }
     let known: BTreeSet<&str> = rules::rule_ids().into_iter().collect();
     for (flag, ids) in [("--select", &cli.select), ("--ignore", &cli.ignore)] {
         if let Some(bad) = ids.iter().find(|id| !known.contains(id.as_str())) {
@@ -314,8 +337,9 @@ fn check_rule_ids(cli: &Cli) -> Result<(), HardenError> {
     Ok(())
 }
 
-fn run(cli: &Cli) -> Result<u8, HardenError> {
-    check_rule_ids(cli)?;
+fn run(mut cli: Cli) -> Result<u8, HardenError> {
+    check_rule_ids(&mut cli)?;
+    let cli = &cli;
     if cli.files.is_empty() {
         return Err(usage(
             "give a compose file or a folder (`harden --help` shows the options)".into(),
@@ -376,21 +400,31 @@ fn run(cli: &Cli) -> Result<u8, HardenError> {
             .as_deref()
             .and_then(report::Format::parse)
             .unwrap_or(report::Format::Text);
-        let files: Vec<report::FileFindings> = outcomes
+        let shown = severity(cli.min_severity.as_deref());
+        let kept: Vec<Vec<harden::rules::Finding>> = outcomes
             .iter()
-            .map(|o| report::FileFindings {
-                src: &o.src,
-                findings: &o.findings,
+            .map(|o| {
+                o.findings
+                    .iter()
+                    .filter(|f| f.severity >= shown)
+                    .cloned()
+                    .collect()
             })
             .collect();
-        print_stdout(&report::render(format, &files))?;
-        if worst.is_none()
-            && cli.check
-            && report::fails(
-                &files,
-                Severity::parse(&cli.fail_on).unwrap_or(Severity::Low),
-            )
-        {
+        let files: Vec<report::FileFindings> = outcomes
+            .iter()
+            .zip(&kept)
+            .map(|(o, findings)| report::FileFindings {
+                src: &o.src,
+                findings,
+            })
+            .collect();
+        // Every file failed: the errors on stderr say it all; an empty
+        // text report would read like a pass.
+        if !(files.is_empty() && worst.is_some() && format == report::Format::Text) {
+            print_stdout(&report::render(format, &files))?;
+        }
+        if worst.is_none() && cli.check && report::fails(&files, severity(cli.fail_on.as_deref())) {
             return Ok(1);
         }
     }
@@ -399,6 +433,11 @@ fn run(cli: &Cli) -> Result<u8, HardenError> {
         Some(err) => Ok(err.exit_code()),
         None => Ok(0),
     }
+}
+
+/// A severity flag's value; clap allows only the listed names.
+fn severity(flag: Option<&str>) -> Severity {
+    flag.and_then(Severity::parse).unwrap_or(Severity::Low)
 }
 
 fn keep_worst(worst: &mut Option<HardenError>, err: HardenError) {

@@ -313,6 +313,9 @@ fn rules_lists_every_rule_and_explain_prints_its_page() {
         page.contains("## Fixed")
             && page.ends_with("Severity: critical. Fix: none, reported only.\n")
     );
+    let notice = support::run(&["explain", "unknown-image"], None);
+    assert_eq!(notice.code, Some(0));
+    assert!(notice.stdout_str().contains("a notice, not a rule"));
     let unknown = support::run(&["explain", "no-such-rule"], None);
     assert_eq!(unknown.code, Some(2));
     assert!(unknown.stderr_str().contains("unknown rule `no-such-rule`"));
@@ -352,6 +355,53 @@ fn select_and_ignore_choose_rules_and_reject_unknown_ids() {
     assert_eq!(yaml.code, Some(0), "{}", yaml.stderr_str());
     let yaml = yaml.stdout_str();
     assert!(yaml.contains("POSTGRES_PASSWORD_FILE") && !yaml.contains("read_only"));
+
+    // Spaces after commas are fine.
+    let spaced = support::run_in(
+        dir.path(),
+        &[
+            "compose.yml",
+            "--check",
+            "--select",
+            "writable-root-fs, secret-in-environment",
+        ],
+        None,
+    );
+    assert_eq!(spaced.code, Some(1), "{}", spaced.stderr_str());
+
+    // Only what is shown counts for --fail-on.
+    let high = support::run_in(
+        dir.path(),
+        &[
+            "compose.yml",
+            "--check",
+            "--min-severity",
+            "high",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(high.code, Some(1), "{}", high.stderr_str());
+    let shown: serde_json::Value = serde_json::from_slice(&high.stdout).expect("JSON");
+    assert!(
+        shown
+            .as_array()
+            .expect("array")
+            .iter()
+            .all(|f| f["severity"] == "high" || f["severity"] == "critical"),
+        "{shown}"
+    );
+    let none = support::run_in(
+        dir.path(),
+        &["compose.yml", "--check", "--min-severity", "critical"],
+        None,
+    );
+    assert_eq!(none.code, Some(0), "{}", none.stdout_str());
+
+    // --fail-on decides an exit code only --check has.
+    let lonely = support::run_in(dir.path(), &["compose.yml", "--fail-on", "high"], None);
+    assert_eq!(lonely.code, Some(2));
 
     let bad = support::run_in(
         dir.path(),

@@ -391,6 +391,26 @@ pub const NOTICE_IDS: &[&str] = &[
     "include",
 ];
 
+/// What each notice says, for `harden explain`.
+pub fn notice_docs(id: &str) -> Option<&'static str> {
+    Some(match id {
+        "unknown-image" => {
+            "The image is not in harden's table, so its fixes rest on assumptions: it writes only to /tmp, needs no capability after `cap_drop: [ALL]`, reads no `NAME_FILE` variable and fits generic limits. If it writes elsewhere, needs capabilities or reads secrets from files, say so under `x-harden` (`writable`, `cap_add`, `file_env`, `memory`) and check that the service starts."
+        }
+        "merged-service" => {
+            "The service's mapping is an anchor that other services merge with `<<`, so keys harden adds to it reach them too, wherever they do not set their own."
+        }
+        "merged-services" => {
+            "Services merged into `services` with `<<` live in their anchor; harden does not change them. Write them out as services to have them hardened."
+        }
+        "no-services" => "The file defines no services, so there is nothing to harden.",
+        "include" => {
+            "Services from files named under `include` are not read; run harden on each included file."
+        }
+        _ => return None,
+    })
+}
+
 /// The ids users can name in ignore lists: every rule and every notice.
 pub fn rule_ids() -> Vec<&'static str> {
     registry()
