@@ -46,9 +46,13 @@ pub fn safe_line(src: &SourceFile, line: usize) -> Option<String> {
     let lines: Vec<&str> = src.text.lines().collect();
     let index = line.checked_sub(1)?;
     let text = lines.get(index)?;
+    // A credential's value can go on below its line: a flow collection or
+    // quoted string left open, a block scalar, or a plain scalar continued
+    // on deeper-indented lines.
+    let indent = |l: &str| l.len() - l.trim_start().len();
     let near = lines[index.saturating_sub(3)..index]
         .iter()
-        .any(|l| redact(l) != *l);
+        .any(|above| redact(above) != *above && (continues(above) || indent(text) > indent(above)));
     Some(if near {
         format!(
             "{}<redacted>",
@@ -95,15 +99,30 @@ fn redact(line: &str) -> String {
     };
     let mut shown = match cut {
         Some(word_end) => {
-            if line[word_end..].trim().is_empty() {
+            // Keep the separator, hide the value: `PASSWORD: <redacted>`.
+            let value = line[word_end..]
+                .find(|c: char| !matches!(c, ':' | '=' | ' ' | '\t'))
+                .map_or(line.len(), |i| word_end + i);
+            if line[value..].trim().is_empty() {
                 return truncate(line);
             }
-            format!("{}<redacted>", &line[..word_end])
+            format!("{}<redacted>", &line[..value])
         }
         None => line.to_string(),
     };
     shown = truncate(&shown);
     shown
+}
+
+/// Whether a line leaves a value open for the lines below it.
+fn continues(line: &str) -> bool {
+    let text = line.trim_end();
+    let open = |o: char, c: char| text.matches(o).count() > text.matches(c).count();
+    text.ends_with([',', '{', '[', ':', '=', '|', '>', '-', '\\'])
+        || open('{', '}')
+        || open('[', ']')
+        || text.matches('"').count() % 2 == 1
+        || text.matches('\'').count() % 2 == 1
 }
 
 /// Product names that contain a marker but name no credential.
@@ -171,45 +190,72 @@ impl std::error::Error for InputError {}
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{redact, safe_line};
+    use crate::source::SourceFile;
 
     #[test]
     fn snippets_never_show_credentials() {
         let cases = [
             (
                 "      POSTGRES_PASSWORD: hunter2 # x",
-                "      POSTGRES_PASSWORD<redacted>",
+                "      POSTGRES_PASSWORD: <redacted>",
             ),
-            ("      - API_TOKEN=abc", "      - API_TOKEN<redacted>"),
+            ("      - API_TOKEN=abc", "      - API_TOKEN=<redacted>"),
             (
                 "      URL: postgres://u:pw@db/x",
                 "      URL: postgres://<redacted>",
             ),
             (
                 "    environment: {DB_PASSWORD: x, A: [",
-                "    environment: {DB_PASSWORD<redacted>",
+                "    environment: {DB_PASSWORD: <redacted>",
             ),
             (
                 "    command: redis-server --requirepass hunter2",
-                "    command: redis-server --requirepass<redacted>",
+                "    command: redis-server --requirepass <redacted>",
             ),
             ("    image: nginx", "    image: nginx"),
             ("    image: valkey/valkey:8", "    image: valkey/valkey:8"),
             ("  keycloak:", "  keycloak:"),
+            ("    secrets:", "    secrets:"),
             (
                 "      KEYCLOAK_ADMIN_PASSWORD: x",
-                "      KEYCLOAK_ADMIN_PASSWORD<redacted>",
+                "      KEYCLOAK_ADMIN_PASSWORD: <redacted>",
             ),
-            ("      VALKEY_TOKEN: x", "      VALKEY_TOKEN<redacted>"),
-            ("      valkey_key: x", "      valkey_key<redacted>"),
+            ("      VALKEY_TOKEN: x", "      VALKEY_TOKEN: <redacted>"),
+            ("      valkey_key: x", "      valkey_key: <redacted>"),
         ];
         for (line, shown) in cases {
             assert_eq!(redact(line), shown);
         }
         assert!(redact(&"x".repeat(10_000)).chars().count() < 200);
     }
-}
 
+    /// Lines below a credential are hidden only where its value may go on.
+    #[test]
+    fn values_continued_below_stay_hidden() {
+        let text = "services:
+  db:
+    environment:
+      DB_PASSWORD: first
+        second-part
+      PORT: 5432
+    ports: [\"5432:5432\"
+  api:
+    environment: {API_TOKEN: abc,
+      OTHER: planted}
+";
+        let src = SourceFile::new("t.yml", None, text.to_string());
+        let shown: Vec<String> = (1..=10).filter_map(|n| safe_line(&src, n)).collect();
+        assert_eq!(shown[4], "        <redacted>", "continued plain scalar");
+        assert_eq!(shown[5], "      PORT: 5432");
+        assert_eq!(shown[6], "    ports: [\"5432:5432\"");
+        assert_eq!(shown[9], "      <redacted>", "open flow mapping");
+        assert!(shown.iter().all(|l| !l.contains("first")
+            && !l.contains("second")
+            && !l.contains("abc")
+            && !l.contains("planted")));
+    }
+}
 /// Everything that can stop a run, with its exit code.
 #[derive(Debug)]
 pub enum HardenError {
