@@ -422,7 +422,19 @@ fn run(mut cli: Cli) -> Result<u8, HardenError> {
         // Every file failed: the errors on stderr say it all; an empty
         // text report would read like a pass.
         if !(files.is_empty() && worst.is_some() && format == report::Format::Text) {
-            print_stdout(&report::render(format, &files))?;
+            let mut text = report::render(format, &files);
+            let hidden = outcomes
+                .iter()
+                .flat_map(|o| &o.findings)
+                .filter(|f| report::is_hazard(f) && f.severity < shown)
+                .count();
+            if format == report::Format::Text && hidden > 0 {
+                text.push_str(&format!(
+                    "{hidden} more below {} not shown (--min-severity)\n",
+                    shown.as_str()
+                ));
+            }
+            print_stdout(&text)?;
         }
         if worst.is_none() && cli.check && report::fails(&files, severity(cli.fail_on.as_deref())) {
             return Ok(1);

@@ -644,3 +644,27 @@ fn layers_stay_consistent_when_written_one_by_one() {
         assert_eq!(merged.code, Some(0), "{}", merged.stderr_str());
     }
 }
+
+/// The README's sample report is what the tool prints today.
+#[test]
+fn readme_sample_report_is_current() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
+    let command = "$ harden examples/audit.yml --check --fail-on high --min-severity high\n";
+    let start = readme.find(command).expect("the sample command in README") + command.len();
+    let sample = &readme[start..start + readme[start..].find("```").expect("end of sample")];
+    let out = support::run_in(
+        root,
+        &[
+            "examples/audit.yml",
+            "--check",
+            "--fail-on",
+            "high",
+            "--min-severity",
+            "high",
+        ],
+        None,
+    );
+    assert_eq!(out.code, Some(1));
+    assert_eq!(out.stdout_str(), sample);
+}
