@@ -25,7 +25,9 @@ fn every_image_row_hardens_as_its_facts_say() {
             // A secret variable the image reads as a file, when it has one.
             let secret = row.file_env.iter().find(|v| row.secret_env.contains(v) || v.contains("PASSWORD"));
             let env = secret.map(|v| format!("    environment:\n      {v}: \"literal-test-value\"\n")).unwrap_or_default();
-            let text = format!("services:\n  svc:\n    image: {image}\n{env}  client:\n    image: example/client:1\n    depends_on: [svc]\n");
+            // A switch the image's health check needs (traefik's --ping).
+            let command = row.healthcheck_needs.first().map(|n| format!("    command: [\"{n}\"]\n")).unwrap_or_default();
+            let text = format!("services:\n  svc:\n    image: {image}\n{command}{env}  client:\n    image: example/client:1\n    depends_on: [svc]\n");
             let src = SourceFile::new(&format!("{}.yml", row.id), None, text);
             let outcome = harden::harden(src, &Default::default()).unwrap_or_else(|e| panic!("{}: {e}", row.id));
             let out = outcome.output();

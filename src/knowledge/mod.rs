@@ -103,6 +103,14 @@ pub struct ImageProfile {
     pub pids: Option<u32>,
     #[serde(default)]
     pub healthcheck: Vec<String>,
+    /// The check works only when the service's command or environment
+    /// names one of these (traefik answers it only with `--ping`).
+    #[serde(default)]
+    pub healthcheck_needs: Vec<String>,
+    /// The check fails when the command or environment names one of these
+    /// (redis with `--requirepass` answers an anonymous ping with NOAUTH).
+    #[serde(default)]
+    pub healthcheck_fails_with: Vec<String>,
     #[serde(default)]
     pub confidence: BTreeMap<String, String>,
     #[serde(default)]

@@ -68,6 +68,31 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
             ctx.image_label(service)
         ));
     };
+    // What the service says about itself decides whether the image's
+    // check can answer (names only: values may be secret).
+    let said = said_text(ctx, service);
+    if !profile.healthcheck_needs.is_empty()
+        && !profile
+            .healthcheck_needs
+            .iter()
+            .any(|n| said.contains(n.as_str()))
+    {
+        return unfixed(format!(
+            "the {} check command needs {} in the service's command or environment; enable it and add a healthcheck, or write a check of your own",
+            profile.id,
+            profile.healthcheck_needs.join(" or ")
+        ));
+    }
+    if let Some(word) = profile
+        .healthcheck_fails_with
+        .iter()
+        .find(|w| said.contains(w.as_str()))
+    {
+        return unfixed(format!(
+            "the service uses {word}, so the {} check command would be refused without the password; add a healthcheck that authenticates",
+            profile.id
+        ));
+    }
     // Compose interpolates `$` in every value; a literal one is `$$`.
     let test = NewValue::Seq(
         profile
@@ -138,4 +163,17 @@ fn test_is_none(tree: &SyntaxTree, test: NodeId) -> bool {
         [only] => tree.scalar(*only) == Some("NONE"),
         _ => tree.scalar(test) == Some("NONE"),
     }
+}
+
+/// The service's command, entrypoint and environment (names and values) as
+/// one text to look for switches in; never printed.
+fn said_text(ctx: &Context, service: &Service) -> String {
+    let mut text = service.command_text(ctx.tree);
+    for var in service.environment(ctx.tree) {
+        text.push(' ');
+        text.push_str(&var.name);
+        text.push('=');
+        text.push_str(var.value.as_deref().unwrap_or(""));
+    }
+    text
 }
