@@ -50,6 +50,17 @@ impl Outcome {
 /// Reads, plans, patches and verifies one compose file, with the `.env`
 /// and `env_file`s beside it when it came from disk.
 pub fn harden(src: SourceFile, settings: &settings::Settings) -> Result<Outcome, HardenError> {
+    run(src, settings, true)
+}
+
+/// Reads one compose file and finds its hazards without fixing anything:
+/// what `--check` and `--format` report. The report does not depend on
+/// the fixer, so a file harden cannot patch is still audited.
+pub fn audit(src: SourceFile, settings: &settings::Settings) -> Result<Outcome, HardenError> {
+    run(src, settings, false)
+}
+
+fn run(src: SourceFile, settings: &settings::Settings, fix: bool) -> Result<Outcome, HardenError> {
     // The syntax tree reports syntax errors and duplicate keys with every
     // location; serde-saphyr then checks merge keys and alias budgets.
     // Old Mac line breaks (a bare CR) would mix with the LF of new lines.
@@ -102,6 +113,15 @@ pub fn harden(src: SourceFile, settings: &settings::Settings) -> Result<Outcome,
     findings.extend(anchored_service_notes(&tree, &model, &findings));
     findings.retain(|f| !settings.ignores(f.rule, f.service.as_deref().unwrap_or("")));
 
+    if !fix {
+        let patched = src.text.clone();
+        return Ok(Outcome {
+            src,
+            findings,
+            patched,
+            moved: Vec::new(),
+        });
+    }
     let mut plan = EditPlan::default();
     let mut moved = Vec::new();
     for finding in &findings {
@@ -213,13 +233,11 @@ fn file_notes(tree: &SyntaxTree, model: &ComposeModel) -> Vec<Finding> {
         ));
     }
     if let Some(key) = model.merged_services {
-        let message =
-            "services merged into `services` with `<<` live in their anchor and were not hardened";
+        let message = "services merged into `services` with `<<` live in their anchor: their hazards are reported, but harden does not change them";
         notes.push(warn("merged-services", tree.node(key).start, message));
     }
     if let Some(entry) = tree.get_entry(model.root, "include") {
-        let message =
-            "services from included files were not hardened; run harden on each included file";
+        let message = "services from included files were not checked or hardened; run harden on each included file";
         notes.push(warn("include", tree.node(entry.key).start, message));
     }
     notes

@@ -101,6 +101,10 @@ enum Command {
     },
 }
 
+/// Notices that say a report does not cover part of a file; they go to
+/// stderr beside a report.
+const REPORT_GAPS: &[&str] = &["include", "no-services"];
+
 /// Names of compose files `harden DIR` looks for, with their
 /// `.override`/`.prod` siblings.
 const COMPOSE_NAMES: &[&str] = &["compose", "docker-compose"];
@@ -379,6 +383,15 @@ fn run(mut cli: Cli) -> Result<u8, HardenError> {
                         &outcome.findings,
                         cli.quiet,
                     );
+                } else {
+                    // Parts of the project a report does not cover.
+                    let gaps: Vec<harden::rules::Finding> = outcome
+                        .findings
+                        .iter()
+                        .filter(|f| REPORT_GAPS.contains(&f.rule))
+                        .cloned()
+                        .collect();
+                    let _ = output::report_findings(&mut stderr, &outcome.src, &gaps, true);
                 }
                 if let Err(err) = emit(cli, &outcome, &mut stderr) {
                     let _ = writeln!(stderr, "{err}");
@@ -464,7 +477,11 @@ fn keep_worst(worst: &mut Option<HardenError>, err: HardenError) {
 fn harden_one(cli: &Cli, file: &str) -> Result<Outcome, HardenError> {
     let src = read_source(file)?;
     let settings = load_settings(cli, &src)?;
-    harden::harden(src, &settings)
+    if cli.check || cli.format.is_some() {
+        harden::audit(src, &settings)
+    } else {
+        harden::harden(src, &settings)
+    }
 }
 
 /// Prints or writes one file's result, as the mode asks.

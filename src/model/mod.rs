@@ -31,6 +31,23 @@ pub struct Field {
     pub origin: Origin,
 }
 
+/// A boolean as Compose reads it: YAML 1.2's `true`/`false` and, with a
+/// deprecation warning, YAML 1.1's `yes`/`no`/`on`/`off`/`y`/`n`, in any
+/// case and quoted or not.
+pub fn yaml_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "y" => Some(true),
+        "false" | "no" | "off" | "n" => Some(false),
+        _ => None,
+    }
+}
+
+/// Whether a mapping key is the merge key `<<` (also written `!!merge <<`).
+fn is_merge_key(tree: &SyntaxTree, key: NodeId) -> bool {
+    let node = tree.node(key);
+    tree.scalar(key) == Some("<<") && (!node.tagged || node.core_tag())
+}
+
 /// The effective entries of a mapping, own keys first, then merged ones.
 pub fn merged_fields(tree: &SyntaxTree, map: NodeId) -> IndexMap<String, Field> {
     let mut fields = IndexMap::new();
@@ -55,7 +72,7 @@ fn collect_merged(
         let Some(key) = tree.scalar(entry.key) else {
             continue;
         };
-        if key == "<<" && !tree.node(entry.key).tagged {
+        if is_merge_key(tree, entry.key) {
             merges.push(entry.value);
             continue;
         }
@@ -173,7 +190,7 @@ impl ComposeModel {
             }
             for entry in tree.entries(node) {
                 let name = tree.scalar(entry.key).unwrap_or_default().to_string();
-                if name == "<<" && !tree.node(entry.key).tagged {
+                if is_merge_key(tree, entry.key) {
                     merged_services = Some(entry.key);
                     continue;
                 }
@@ -187,11 +204,19 @@ impl ComposeModel {
                         format!("service `{name}` must be a mapping"),
                     ));
                 }
-                // `!reset` / `!override` services belong to override files:
-                // they remove or replace a service, and are not hardened.
-                if tree.node(entry.value).tagged {
+                // `!reset` removes a service of the file this one is merged
+                // over: nothing to check. `!override` replaces one: its
+                // keys are checked, but it is a layer, not changed.
+                let tag = tree.node(entry.value);
+                if tag.is_reset() {
                     continue;
                 }
+                let partial = (tag.tagged && !tag.core_tag()).then(|| {
+                    format!(
+                        "it carries the tag {}, which belongs to a file merged over another; harden reads one file at a time",
+                        tag.tag.as_deref().unwrap_or("!")
+                    )
+                });
                 let fields = if tree.is_mapping(value) {
                     let mut fields = merged_fields(tree, entry.value);
                     if tree.node(entry.value).kind_is_alias() {
@@ -214,7 +239,7 @@ impl ComposeModel {
                     unresolved_extends: None,
                     extended_values: IndexMap::new(),
                     extends_parent: None,
-                    partial: None,
+                    partial,
                 });
             }
         }
@@ -235,6 +260,22 @@ impl ComposeModel {
                             "`<<` merges `{name}` into `services`, but it is not a service mapping"
                         ),
                     ));
+                }
+                // Checked where they are written, but not changed: an
+                // edit there would reach every file position merging it.
+                if field.origin != Origin::Own && tree.is_mapping(value) {
+                    services.push(Service {
+                        name,
+                        key: field.key.unwrap_or(field.value),
+                        node: value,
+                        fields: merged_fields(tree, value),
+                        unresolved_extends: None,
+                        extended_values: IndexMap::new(),
+                        extends_parent: None,
+                        partial: Some(
+                            "it is merged into `services` with `<<` from an anchor, where harden does not change it".into(),
+                        ),
+                    });
                 }
             }
         }
@@ -470,8 +511,12 @@ impl Service {
 
     /// Whether `key` is set to YAML true (`true`, `True`, `TRUE`).
     pub fn is_true(&self, tree: &SyntaxTree, key: &str) -> bool {
-        self.scalar(tree, key)
-            .is_some_and(|v| matches!(v, "true" | "True" | "TRUE"))
+        self.scalar(tree, key).and_then(yaml_bool) == Some(true)
+    }
+
+    /// Whether `key` is set to a false value (`false`, `no`, `off`, ...).
+    pub fn is_false(&self, tree: &SyntaxTree, key: &str) -> bool {
+        self.scalar(tree, key).and_then(yaml_bool) == Some(false)
     }
 
     /// Items of a list-valued key as strings (scalars only).

@@ -170,7 +170,7 @@ fn long_mount(tree: &SyntaxTree, item: NodeId) -> Mount {
         kind,
         source,
         source_key: source_entry.map(|e| e.key),
-        read_only: matches!(text("read_only"), Some("true" | "True" | "TRUE")),
+        read_only: text("read_only").and_then(super::yaml_bool) == Some(true),
         propagation: propagation_entry
             .and_then(|e| tree.scalar(e.value))
             .map(str::to_string),

@@ -133,9 +133,7 @@ fn turned_off(ctx: &Context, service: &Service, field: &Field) -> Option<Finding
     let tree = ctx.tree;
     let check = field.value;
     let (key, said) = if let Some(entry) = tree.get_entry(check, "disable")
-        && tree
-            .scalar(entry.value)
-            .is_some_and(|v| matches!(v, "true" | "True" | "TRUE"))
+        && tree.scalar(entry.value).and_then(crate::model::yaml_bool) == Some(true)
     {
         (entry.key, "`disable: true`")
     } else if let Some(entry) = tree.get_entry(check, "test")

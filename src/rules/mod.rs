@@ -447,6 +447,34 @@ pub fn site(ctx: &Context, service: &Service, field: &Field, node: NodeId) -> (u
     }
 }
 
+/// Every service's field `key`, plus the lists Compose appends to it from
+/// the services it extends in this file (as fields inherited through
+/// extends, so [`site`] points at the service and says where they come
+/// from).
+pub fn fields_of<'m>(ctx: &Context<'m>, key: &str) -> Vec<(&'m Service, Field)> {
+    let mut all = Vec::new();
+    for service in &ctx.model.services {
+        if let Some(field) = service.field(key) {
+            all.push((service, field.clone()));
+        }
+        let parent = ctx.model.parent_of(service).map(|p| p.name.clone());
+        for &node in service.extended_values.get(key).into_iter().flatten() {
+            let origin = Origin::Extends {
+                service: parent.clone().unwrap_or_default(),
+            };
+            all.push((
+                service,
+                Field {
+                    key: None,
+                    value: node,
+                    origin,
+                },
+            ));
+        }
+    }
+    all
+}
+
 /// A hazard a rule reports without a fix, at `at`.
 pub fn hazard(rule: &'static str, service: &Service, at: usize, message: String) -> Finding {
     Finding::new(

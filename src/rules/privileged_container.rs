@@ -30,13 +30,14 @@ impl Rule for PrivilegedContainer {
             if !service.is_true(ctx.tree, "privileged") {
                 continue;
             }
+            let value = ctx.tree.scalar(field.value).unwrap_or("true");
             let (at, from) = site(ctx, service, field, field.key.unwrap_or(field.value));
             findings.push(hazard(
                 ID,
                 service,
                 at,
                 format!(
-                    "`privileged: true`{from} gives the container every capability, all host devices and no seccomp or AppArmor confinement: root in it is root on the host; grant the capabilities or devices it needs instead"
+                    "`privileged: {value}`{from} gives the container every capability, all host devices and no seccomp or AppArmor confinement: root in it is root on the host; grant the capabilities or devices it needs instead"
                 ),
             ));
         }

@@ -64,10 +64,8 @@ impl Rule for SensitiveHostMount {
     fn check(&self, ctx: &Context) -> Vec<Finding> {
         let tree = ctx.tree;
         let mut findings = Vec::new();
-        for service in &ctx.model.services {
-            let Some(field) = service.field("volumes") else {
-                continue;
-            };
+        for (service, field) in super::fields_of(ctx, "volumes") {
+            let field = &field;
             for mount in mount::mounts(tree, field.value) {
                 let Some(source) = mount.source.as_deref() else {
                     continue;

@@ -24,10 +24,8 @@ impl Rule for UnconfinedSecurityProfile {
     fn check(&self, ctx: &Context) -> Vec<Finding> {
         let tree = ctx.tree;
         let mut findings = Vec::new();
-        for service in &ctx.model.services {
-            let Some(field) = service.field("security_opt") else {
-                continue;
-            };
+        for (service, field) in super::fields_of(ctx, "security_opt") {
+            let field = &field;
             for &item in tree.items(field.value) {
                 let Some(text) = tree.scalar(item) else {
                     continue;

@@ -54,6 +54,8 @@ enum Decision<'p> {
 
 fn decide<'p>(ctx: &Context<'p>, service: &Service) -> Decision<'p> {
     let tree = ctx.tree;
+    // Set (true, or a variable harden cannot judge); false is reported
+    // before this.
     if service.field("read_only").is_some() {
         return Decision::Done;
     }
@@ -129,10 +131,7 @@ fn decide<'p>(ctx: &Context<'p>, service: &Service) -> Decision<'p> {
 }
 
 fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
-    if service
-        .scalar(ctx.tree, "read_only")
-        .is_some_and(|v| matches!(v, "false" | "False" | "FALSE"))
-    {
+    if service.is_false(ctx.tree, "read_only") {
         let message =
             "read_only: false is set on purpose, so harden leaves the root filesystem writable"
                 .to_string();

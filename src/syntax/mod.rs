@@ -47,9 +47,24 @@ pub struct Node {
     pub anchor: Option<String>,
     /// Whether the node carries an explicit tag such as `!reset`.
     pub tagged: bool,
+    /// The tag, resolved: `!reset`, `tag:yaml.org,2002:map` for `!!map`.
+    pub tag: Option<String>,
 }
 
 impl Node {
+    /// Whether the node has a tag of the YAML core schema (`!!map`,
+    /// `!!str`, `!!merge`), which names what it already is.
+    pub fn core_tag(&self) -> bool {
+        self.tag
+            .as_deref()
+            .is_some_and(|t| t.starts_with("tag:yaml.org,2002:"))
+    }
+
+    /// Whether the node carries Compose's `!reset` tag.
+    pub fn is_reset(&self) -> bool {
+        self.tag.as_deref() == Some("!reset")
+    }
+
     pub fn is_null(&self) -> bool {
         match &self.kind {
             NodeKind::Scalar { value, style } => {
@@ -147,9 +162,13 @@ impl SyntaxTree {
                         flow: false,
                         anchor: None,
                         tagged: false,
+                        tag: None,
                     }))
                 }
-                Event::Scalar(value, style, _, _) => {
+                Event::Scalar(value, style, _, ref tag) => {
+                    let tag = tag
+                        .as_ref()
+                        .map(|t| format!("{}{}", t.handle(), t.suffix()));
                     let end = scalar_end(text, range.start, range.end, style);
                     Some(tree.push(Node {
                         kind: NodeKind::Scalar {
@@ -161,9 +180,14 @@ impl SyntaxTree {
                         flow: false,
                         anchor: None,
                         tagged,
+                        tag,
                     }))
                 }
-                Event::MappingStart(style, ..) | Event::SequenceStart(style, ..) => {
+                Event::MappingStart(style, _, ref tag)
+                | Event::SequenceStart(style, _, ref tag) => {
+                    let tag = tag
+                        .as_ref()
+                        .map(|t| format!("{}{}", t.handle(), t.suffix()));
                     let is_map = matches!(event, Event::MappingStart(..));
                     let id = tree.push(Node {
                         kind: if is_map {
@@ -178,6 +202,7 @@ impl SyntaxTree {
                         flow: style == StructureStyle::Flow,
                         anchor: None,
                         tagged,
+                        tag,
                     });
                     last_node = Some(id);
                     stack.push(if is_map {
