@@ -641,7 +641,8 @@ pub fn runs_as_root(user: Option<&str>) -> bool {
         None => true,
         Some(u) => {
             let name = u.split(':').next().unwrap_or(u).trim();
-            name.is_empty() || name == "0" || name == "root"
+            // Docker reads the uid as a number: `00` and `+0` are root too.
+            name.is_empty() || name == "root" || name.parse::<u32>() == Ok(0)
         }
     }
 }

@@ -274,7 +274,11 @@ fn only_ports(text: &str) -> bool {
 fn address_binding(address: &str, v6_notation: bool) -> Binding {
     let address = address.trim();
     if address.contains('$') {
-        return Binding::Bound;
+        // `${IP:-0.0.0.0}` binds where its default says, unless set.
+        return match sole_default(address) {
+            Some(default) if !default.contains('$') => address_binding(default, v6_notation),
+            _ => Binding::Bound,
+        };
     }
     let bare = address
         .strip_prefix('[')
@@ -328,7 +332,20 @@ fn published_address(published: &str) -> Option<String> {
 fn bind_short(spec: &str) -> Result<String, &'static str> {
     let spec = spec.trim();
     let parts = split_outside_interpolation(spec, ':');
+    let port_like = |p: &str| {
+        let port = p.split('/').next().unwrap_or(p);
+        !port.is_empty() && port.chars().all(|c| c.is_ascii_digit() || c == '-')
+    };
+    if parts
+        .iter()
+        .rev()
+        .take(2)
+        .any(|p| !p.contains('$') && !port_like(p))
+    {
+        return Err("a port written in a form harden does not rewrite");
+    }
     match parts.as_slice() {
+        [address, _, _] if address.contains('$') => Err("its address comes from a variable"),
         [only] if only.contains('$') => Err("its whole value comes from a variable"),
         [host, _] if host.contains('$') => {
             Err("its host port comes from a variable, which may hold an address")
@@ -337,6 +354,19 @@ fn bind_short(spec: &str) -> Result<String, &'static str> {
         [host, container] | [_, host, container] => Ok(format!("{LOOPBACK}:{host}:{container}")),
         _ => Err("IPv6 notation"),
     }
+}
+
+/// The default of text that is exactly one `${NAME:-default}` or
+/// `${NAME-default}`.
+fn sole_default(text: &str) -> Option<&str> {
+    let inner = text.strip_prefix("${")?.strip_suffix('}')?;
+    if inner.contains(['{', '}']) {
+        return None;
+    }
+    inner
+        .split_once(":-")
+        .or_else(|| inner.split_once('-'))
+        .map(|(_, default)| default)
 }
 
 /// Binds a long-syntax entry: `host_ip` added, or a wildcard one replaced.
@@ -389,6 +419,7 @@ mod tests {
             "${WEB_PORT-8080}:80/udp",
             "${PORTS:-8000-8010}",
             "0.0.0.0:${WEB_PORT}:80",
+            "${IP:-0.0.0.0}:5432:5432",
         ] {
             assert_eq!(short_binding(spec), ALL, "{spec}");
         }
