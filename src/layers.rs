@@ -115,6 +115,23 @@ pub fn layers_over(path: &Path) -> Vec<Layer> {
         .collect()
 }
 
+/// The services defined by the other compose files beside `path` (the
+/// base and every layer), which one `harden.toml` may configure.
+pub fn sibling_services(path: &Path) -> std::collections::BTreeSet<String> {
+    let dir = folder(path);
+    let own = file_name(path).unwrap_or_default().to_string();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Default::default();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .filter(|n| *n != own && split_name(n).is_some())
+        .filter_map(|n| read(&dir.join(n)))
+        .flat_map(|(_, model)| model.services.into_iter().map(|s| s.name))
+        .collect()
+}
+
 /// A compose file's tree and model, or nothing when it cannot be read: a
 /// layer that is broken is reported when harden runs on it.
 fn read(path: &Path) -> Option<(SyntaxTree, ComposeModel)> {

@@ -181,12 +181,19 @@ impl Settings {
         model: &ComposeModel,
         rule_ids: &[&str],
     ) -> Result<Settings, InputError> {
-        // A setting for a service the file does not have is a typo.
+        // A setting for a service the file does not have is a typo, unless
+        // another layer of the project beside it (`compose.override.yaml`)
+        // defines the service: one harden.toml serves them all.
+        let siblings = src
+            .path
+            .as_deref()
+            .map(crate::layers::sibling_services)
+            .unwrap_or_default();
         if let Some((file, text)) = &self.toml
             && let Some(name) = self
                 .services
                 .keys()
-                .find(|name| model.service(name).is_none())
+                .find(|name| model.service(name).is_none() && !siblings.contains(*name))
         {
             let toml_src = SourceFile::new(file, None, text.clone());
             let header = format!("[services.{name}]");

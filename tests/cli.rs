@@ -573,6 +573,12 @@ fn layers_stay_consistent_when_written_one_by_one() {
 ";
     std::fs::write(dir.path().join("compose.yaml"), base).expect("write");
     std::fs::write(dir.path().join("compose.override.yaml"), layer).expect("write");
+    // One settings file serves both layers, each naming services of the other.
+    std::fs::write(
+        dir.path().join("harden.toml"),
+        "[services.mail]\nmemory = \"128M\"\n[services.web]\nmemory = \"256M\"\n",
+    )
+    .expect("write");
 
     // The layer's own hazards are reported; what its partial services lack
     // is not, since the base may set it.
