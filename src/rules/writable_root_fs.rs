@@ -64,6 +64,14 @@ fn decide<'p>(ctx: &Context<'p>, service: &Service) -> Decision<'p> {
             "read_only not added: {why}, and it may need more writable paths"
         ));
     }
+    // Root in a privileged container can remount `/` read-write, so
+    // read_only protects nothing there, and such system tools (Docker in
+    // Docker, node agents) write all over their image.
+    if service.is_true(tree, "privileged") {
+        return Decision::Skip(
+            "read_only not added: the service is privileged, so it could remount its root filesystem anyway (see privileged-container)".into(),
+        );
+    }
     let profile = ctx.profile(service);
     if let Some(p) = profile
         && p.read_only == Some(ReadOnly::No)
