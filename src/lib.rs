@@ -87,7 +87,7 @@ fn run(src: SourceFile, settings: &settings::Settings, fix: bool) -> Result<Outc
         return Err(InputError::syntax(&src, line, col, first).into());
     }
     let mut model = ComposeModel::build(&src, &tree)?;
-    mark_partial_services(&src, &mut model);
+    mark_partial_services(&src, &tree, &mut model);
     let dir = src.path.as_deref().map(|p| match p.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -165,10 +165,22 @@ fn run(src: SourceFile, settings: &settings::Settings, fix: bool) -> Result<Outc
 /// Marks the services whose definition continues in another layer of the
 /// project: those a base file beside this layer also defines, and those
 /// with no image or build, which cannot run from this file alone.
-pub(crate) fn mark_partial_services(src: &SourceFile, model: &mut ComposeModel) {
+pub(crate) fn mark_partial_services(src: &SourceFile, tree: &SyntaxTree, model: &mut ComposeModel) {
     let base = src.path.as_deref().and_then(layers::base_of);
-    for service in &mut model.services {
+    let unlike: Vec<Option<String>> = model
+        .services
+        .iter()
+        .map(|s| unlike_mergers(tree, model, s))
+        .collect();
+    for (service, unlike) in model.services.iter_mut().zip(unlike) {
         if service.unseen().is_some() {
+            continue;
+        }
+        // What a fix adds to an anchor reaches every service merging it;
+        // one that runs another image or sets the keys fixes add in
+        // another form (limits, networks, read_only) would get a wrong fix.
+        if let Some(why) = unlike {
+            service.partial = Some(why);
             continue;
         }
         let runnable = ["image", "build", "extends"]
@@ -186,6 +198,77 @@ pub(crate) fn mark_partial_services(src: &SourceFile, model: &mut ComposeModel) 
             );
         }
     }
+}
+
+/// Keys a merging service may set that a fix to the anchor would clash
+/// with: Compose rejects legacy and deploy limits side by side, and
+/// networks, tmpfs and read_only decide what the fix adds.
+const CLASHING_KEYS: &[&str] = &[
+    "read_only",
+    "tmpfs",
+    "user",
+    "privileged",
+    "mem_limit",
+    "memswap_limit",
+    "mem_reservation",
+    "cpus",
+    "cpu_quota",
+    "pids_limit",
+    "deploy",
+    "networks",
+    "network_mode",
+];
+
+/// Why the services merging this one's anchored mapping make a fix to it
+/// unsafe, if they do: one runs another image or sets a clashing key.
+fn unlike_mergers(
+    tree: &SyntaxTree,
+    model: &ComposeModel,
+    service: &model::Service,
+) -> Option<String> {
+    tree.node(service.node).anchor.as_ref()?;
+    let target = tree.resolve(service.node);
+    let own_text = |s: &model::Service, key: &str| {
+        s.field(key)
+            .filter(|f| f.origin == model::Origin::Own)
+            .map(|f| tree.scalar(f.value).map(str::to_string))
+    };
+    model
+        .services
+        .iter()
+        .filter(|other| other.name != service.name && merges(tree, other.node, target))
+        .find_map(|other| {
+            let image = own_text(other, "image").flatten();
+            let what = if image.is_some() && image != own_text(service, "image").flatten() {
+                "another image".to_string()
+            } else if own_text(other, "build").is_some() {
+                "its own build".to_string()
+            } else {
+                let key = CLASHING_KEYS
+                    .iter()
+                    .find(|key| own_text(other, key).is_some())?;
+                format!("its own `{key}`")
+            };
+            Some(format!(
+                "its mapping is an anchor that {} merges with {what}, so a fix here would reach it wrongly",
+                other.name
+            ))
+        })
+}
+
+/// Whether mapping `map` takes the keys of `target`: merges it through
+/// its `<<` key, or is an alias of it.
+pub(crate) fn merges(tree: &SyntaxTree, map: syntax::NodeId, target: syntax::NodeId) -> bool {
+    if map != target && tree.resolve(map) == target {
+        return true;
+    }
+    tree.entries(map).iter().any(|entry| {
+        tree.scalar(entry.key) == Some("<<")
+            && match tree.items(entry.value) {
+                [] => tree.resolve(entry.value) == target,
+                items => items.iter().any(|&i| tree.resolve(i) == target),
+            }
+    })
 }
 
 /// One warning per service whose image harden does not know and that it
@@ -265,7 +348,7 @@ fn anchored_service_notes(
             .services
             .iter()
             .filter(|u| u.name != source.name)
-            .filter(|u| u.fields.values().any(|f| matches!(&f.origin, model::Origin::Merged { anchor: Some(a) } if a == anchor)))
+            .filter(|u| merges(tree, u.node, tree.resolve(source.node)))
             .map(|u| u.name.as_str())
             .collect();
         if users.is_empty() {

@@ -34,7 +34,7 @@ pub fn verify(
         SyntaxTree::parse(&out_src).map_err(|e| format!("patched YAML does not parse: {e}"))?;
     let mut model = ComposeModel::build(&out_src, &tree)
         .map_err(|e| format!("patched YAML is not a Compose file: {e}"))?;
-    crate::mark_partial_services(&out_src, &mut model);
+    crate::mark_partial_services(&out_src, &tree, &mut model);
 
     // The strict reader must accept the output whenever it accepted the
     // input (`harden` only gets here when it did): harden never turns a
@@ -270,20 +270,19 @@ fn inherit_through_anchors(
     expected: &mut BTreeMap<String, Value>,
 ) {
     for source in &model.services {
-        let Some(anchor) = tree.node(source.node).anchor.as_deref() else {
+        if tree.node(source.node).anchor.is_none() {
             continue;
-        };
+        }
         let prefix = format!("services/{}/", source.name);
         let added: Vec<(String, Value)> = expected
             .range(prefix.clone()..)
             .take_while(|(k, _)| k.starts_with(&prefix))
             .map(|(k, v)| (k[prefix.len()..].to_string(), v.clone()))
             .collect();
+        let target = tree.resolve(source.node);
         for user in &model.services {
-            let merges_it = user.fields.values().any(|f| {
-                matches!(&f.origin, crate::model::Origin::Merged { anchor: Some(a) } if a == anchor)
-            });
-            if !merges_it || user.name == source.name {
+            // Merged even when it overrides every key the anchor had.
+            if user.name == source.name || !crate::merges(tree, user.node, target) {
                 continue;
             }
             let own = format!("services/{}/", user.name);
