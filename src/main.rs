@@ -1,7 +1,7 @@
 //! The `harden` command line.
 
 use std::collections::BTreeSet;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -12,7 +12,7 @@ use harden::error::{HardenError, InputError};
 use harden::output::{self, report};
 use harden::rules::{self, FixSafety, Severity};
 use harden::settings::Settings;
-use harden::source::SourceFile;
+use harden::source::{BESIDE_LIMIT, COMPOSE_LIMIT, SourceFile, read_limited, read_regular};
 
 /// Make Docker Compose files production-ready: read-only root filesystems,
 /// resource limits, dropped capabilities, secrets out of the environment and
@@ -249,17 +249,13 @@ fn read_source(file: &str) -> Result<SourceFile, HardenError> {
         message,
     };
     let bytes = if file == "-" {
-        let mut buf = Vec::new();
-        io::stdin()
-            .read_to_end(&mut buf)
-            .map_err(|e| io_err(e.to_string()))?;
-        buf
+        read_limited(io::stdin().lock(), COMPOSE_LIMIT).map_err(|e| io_err(e.to_string()))?
     } else {
         let path = Path::new(file);
         if path.is_dir() {
             return Err(io_err("is a directory; give a compose file".into()));
         }
-        std::fs::read(path).map_err(|e| io_err(e.to_string()))?
+        read_regular(path, COMPOSE_LIMIT).map_err(|e| io_err(e.to_string()))?
     };
     let text = String::from_utf8(bytes).map_err(|e| {
         let before = &e.as_bytes()[..e.utf8_error().valid_up_to()];
@@ -300,10 +296,13 @@ fn load_settings(cli: &Cli, src: &SourceFile) -> Result<Settings, HardenError> {
     let mut settings = match path {
         Some(path) => {
             let name = path.display().to_string();
-            let text = std::fs::read_to_string(&path).map_err(|e| HardenError::Io {
+            let io_err = |message: String| HardenError::Io {
                 file: name.clone(),
-                message: e.to_string(),
-            })?;
+                message,
+            };
+            let bytes = read_regular(&path, BESIDE_LIMIT).map_err(|e| io_err(e.to_string()))?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| io_err("the settings file is not valid UTF-8".into()))?;
             Settings::from_toml(&name, &text, &rules::rule_ids())?
         }
         None => Settings::default(),

@@ -668,3 +668,59 @@ fn readme_sample_report_is_current() {
     assert_eq!(out.code, Some(1));
     assert_eq!(out.stdout_str(), sample);
 }
+
+/// Inputs that are not regular files (a FIFO, a device, a terminal-like
+/// stdin) used to hang harden or eat the memory; now each run ends with
+/// the exit code its compose file deserves.
+#[cfg(unix)]
+#[test]
+fn files_that_never_end_are_not_read() {
+    let dir = TempDir::new("cli-endless");
+    write_stack(&dir);
+    support::mkfifo(&dir.path().join(".env"));
+    let out = support::run_guarded(dir.path(), &["compose.yml", "--check"], 30);
+    assert_eq!(out.code, Some(1), "FIFO .env: {}", out.stderr_str());
+
+    for target in ["/dev/zero", "/dev/stdin"] {
+        let dir = TempDir::new("cli-env-file");
+        let text = format!("services:\n  web:\n    image: nginx\n    env_file: {target}\n");
+        std::fs::write(dir.path().join("compose.yml"), text).expect("write");
+        let out = support::run_guarded(dir.path(), &["compose.yml", "--check"], 30);
+        assert_eq!(out.code, Some(1), "env_file {target}: {}", out.stderr_str());
+    }
+
+    let dir = TempDir::new("cli-env-zero");
+    write_stack(&dir);
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join(".env")).expect("link");
+    let out = support::run_guarded(dir.path(), &["compose.yml", "--check"], 30);
+    assert_eq!(out.code, Some(1), ".env -> /dev/zero: {}", out.stderr_str());
+
+    let dir = TempDir::new("cli-compose-fifo");
+    support::mkfifo(&dir.path().join("compose.yml"));
+    let out = support::run_guarded(dir.path(), &["compose.yml", "--check"], 30);
+    assert_eq!(out.code, Some(2), "FIFO compose.yml");
+    let err = out.stderr_str();
+    assert!(
+        err.contains("compose.yml: error: not a regular file"),
+        "{err}"
+    );
+    let out = support::run_guarded(dir.path(), &[".", "--check"], 30);
+    assert_eq!(out.code, Some(2), "FIFO found by folder search");
+}
+
+/// A compose file over 64 MiB is refused by name, before it is parsed.
+#[test]
+fn huge_compose_files_are_refused() {
+    let dir = TempDir::new("cli-huge");
+    let path = dir.path().join("compose.yml");
+    // Sparse: no disk is used for the zeros.
+    let file = std::fs::File::create(&path).expect("create");
+    file.set_len((64 << 20) + 1).expect("grow");
+    let out = support::run_in(dir.path(), &["compose.yml", "--check"], None);
+    assert_eq!(out.code, Some(2));
+    let err = out.stderr_str();
+    assert!(
+        err.contains("compose.yml: error: larger than 64 MiB"),
+        "{err}"
+    );
+}
