@@ -191,7 +191,8 @@ fn expand(args: &[String]) -> Result<Vec<String>, HardenError> {
         let path = Path::new(arg);
         if arg != "-" && path.is_dir() {
             let before = files.len();
-            find_compose_files(path, &mut files);
+            let root = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+            find_compose_files(path, &root, &mut files);
             if files.len() == before {
                 return Err(usage(format!(
                     "{arg}: no compose files in this folder (looked for compose.yaml, compose.yml, docker-compose.yaml, docker-compose.yml and their .override/.prod siblings)"
@@ -205,8 +206,10 @@ fn expand(args: &[String]) -> Result<Vec<String>, HardenError> {
 }
 
 /// Compose files under `dir`, sorted, skipping hidden folders and
-/// dependency trees.
-fn find_compose_files(dir: &Path, found: &mut Vec<String>) {
+/// dependency trees. Linked folders are not followed (no loops), and a
+/// linked file only when it resolves inside `root`, the folder searched:
+/// `harden .` must not wander to `/dev/zero` or another project.
+fn find_compose_files(dir: &Path, root: &Path, found: &mut Vec<String>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -220,13 +223,19 @@ fn find_compose_files(dir: &Path, found: &mut Vec<String>) {
             if !is_link && !name.starts_with('.') && name != "node_modules" {
                 dirs.push(path);
             }
-        } else if is_compose_name(&name) {
+        } else if is_compose_name(&name) && (!is_link || resolves_inside(&path, root)) {
             found.push(path.to_string_lossy().into_owned());
         }
     }
     for sub in dirs {
-        find_compose_files(&sub, found);
+        find_compose_files(&sub, root, found);
     }
+}
+
+/// Whether `path` resolves to a file under the canonical `root`; a broken
+/// link resolves nowhere.
+fn resolves_inside(path: &Path, root: &Path) -> bool {
+    std::fs::canonicalize(path).is_ok_and(|target| target.starts_with(root))
 }
 
 fn is_compose_name(name: &str) -> bool {

@@ -724,3 +724,37 @@ fn huge_compose_files_are_refused() {
         "{err}"
     );
 }
+
+/// Folder search does not follow a link out of the folder: a
+/// `compose.yml` pointing at `/dev/zero` (or anywhere else) is skipped.
+#[cfg(unix)]
+#[test]
+fn folder_search_skips_links_out_of_the_folder() {
+    let outside = TempDir::new("cli-outside");
+    write_stack(&outside);
+    let dir = TempDir::new("cli-links");
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("compose.yml")).expect("link");
+    let out = support::run_guarded(dir.path(), &[".", "--check"], 30);
+    assert_eq!(out.code, Some(2), "{}", out.stderr_str());
+    assert!(out.stderr_str().contains("no compose files"), "{}", out.stderr_str());
+
+    std::fs::create_dir(dir.path().join("app")).expect("mkdir");
+    std::os::unix::fs::symlink(
+        outside.path().join("compose.yml"),
+        dir.path().join("app/compose.yaml"),
+    )
+    .expect("link");
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("other")).expect("link");
+    std::fs::write(
+        dir.path().join("app/real.yml"),
+        "services:\n  web:\n    image: nginx:1.27\n",
+    )
+    .expect("write");
+    std::os::unix::fs::symlink("real.yml", dir.path().join("app/docker-compose.yml"))
+        .expect("link");
+    let out = support::run_guarded(dir.path(), &[".", "--format", "json"], 30);
+    assert_eq!(out.code, Some(0), "{}", out.stderr_str());
+    let report = out.stdout_str();
+    assert!(report.contains("app/docker-compose.yml"), "{report}");
+    assert!(!report.contains("planted") && !report.contains("compose.yaml"), "{report}");
+}
