@@ -758,3 +758,21 @@ fn folder_search_skips_links_out_of_the_folder() {
     assert!(report.contains("app/docker-compose.yml"), "{report}");
     assert!(!report.contains("planted") && !report.contains("compose.yaml"), "{report}");
 }
+
+/// `--write` appends to `.env`; one it cannot read in full is left alone
+/// rather than replaced by the new entries.
+#[test]
+fn write_keeps_a_dotenv_it_cannot_read() {
+    let dir = TempDir::new("cli-env-latin1");
+    write_stack(&dir);
+    let env = b"OLD=caf\xe9\n";
+    std::fs::write(dir.path().join(".env"), env).expect("env");
+    let out = support::run_in(dir.path(), &["compose.yml", "--write"], None);
+    assert_eq!(out.code, Some(2), "{}", out.stderr_str());
+    assert!(out.stderr_str().contains(".env: error: is not valid UTF-8"));
+    assert_eq!(std::fs::read(dir.path().join(".env")).expect("env"), env);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("compose.yml")).expect("read"),
+        STACK
+    );
+}
