@@ -234,7 +234,12 @@ mod tests {
         let file = dir.join("f");
         std::fs::write(&file, "abcd").unwrap();
         assert_eq!(read_regular(&file, 4).unwrap(), b"abcd");
-        assert!(read_regular(&file, 3).unwrap_err().to_string().contains("larger"));
+        assert!(
+            read_regular(&file, 3)
+                .unwrap_err()
+                .to_string()
+                .contains("larger")
+        );
         assert!(read_regular(&dir, 4).is_err());
         #[cfg(unix)]
         {

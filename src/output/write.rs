@@ -50,10 +50,7 @@ pub fn write_all(
     let env_path = dir.join(".env");
     // Check every target before writing anything, so a failure leaves no
     // secret file behind.
-    if env_lines_needed(moved)
-        && env_path.exists()
-        && !env_path.is_file()
-    {
+    if env_lines_needed(moved) && env_path.exists() && !env_path.is_file() {
         return Err(io_err(
             &env_path,
             std::io::Error::other("exists and is not a file"),
