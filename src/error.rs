@@ -1,5 +1,6 @@
 //! Errors at the tool's boundaries, each knowing its exit code.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::source::SourceFile;
@@ -242,25 +243,76 @@ fn word_at(lower: &str, at: usize) -> &str {
     &lower[start..end]
 }
 
+/// `text` as it may go to a terminal: control characters other than tab
+/// (a carriage return, an escape sequence from a service name) and the
+/// characters that reorder or break lines are shown escaped, `\r` or
+/// `\u{1b}`, so a file cannot rewrite what the operator sees.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        push_printable(&mut out, c);
+    }
+    Cow::Owned(out)
+}
+
+/// [`printable`] for a text whose line breaks are meant: a message with a
+/// snippet under it.
+fn printable_lines(text: &str) -> String {
+    text.split('\n')
+        .map(printable)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn needs_escape(c: char) -> bool {
+    (c.is_control() && c != '\t')
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn push_printable(out: &mut String, c: char) {
+    match c {
+        '\r' => out.push_str("\\r"),
+        '\n' => out.push_str("\\n"),
+        c if needs_escape(c) => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+        c => out.push(c),
+    }
+}
+
+/// Whitespace that puts a caret under column `col` (1-based, in
+/// characters) of `line` once [`printable`] shows it: a tab for a tab, so
+/// the terminal expands both alike, and as many spaces as an escape
+/// takes. A wide (East Asian) character counts as one column, so the
+/// caret can land left of its place on such lines.
+pub fn caret_pad(line: &str, col: usize) -> String {
+    let mut pad = String::new();
+    for c in line.chars().take(col.saturating_sub(1)) {
+        if c == '\t' {
+            pad.push('\t');
+        } else {
+            let mut shown = String::new();
+            push_printable(&mut shown, c);
+            pad.extend(shown.chars().map(|_| ' '));
+        }
+    }
+    pad
+}
+
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = printable(&self.file);
+        let message = printable_lines(&self.message);
         if self.line == 0 {
-            write!(f, "{}: error: {}", self.file, self.message)?;
+            write!(f, "{file}: error: {message}")?;
         } else {
-            write!(
-                f,
-                "{}:{}:{}: error: {}",
-                self.file, self.line, self.col, self.message
-            )?;
+            write!(f, "{file}:{}:{}: error: {message}", self.line, self.col)?;
         }
         if let Some(snippet) = &self.snippet {
             let width = self.line.to_string().len();
-            write!(f, "\n{:>width$} | {snippet}", self.line)?;
-            let pad: String = snippet
-                .chars()
-                .take(self.col.saturating_sub(1))
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect();
+            write!(f, "\n{:>width$} | {}", self.line, printable(snippet))?;
+            let pad = caret_pad(snippet, self.col);
             write!(f, "\n{:>width$} | {pad}^", "")?;
         }
         Ok(())
@@ -271,7 +323,7 @@ impl std::error::Error for InputError {}
 
 #[cfg(test)]
 mod tests {
-    use super::{redact, safe_line};
+    use super::{InputError, caret_pad, printable, redact, safe_line};
     use crate::source::SourceFile;
 
     #[test]
@@ -378,6 +430,19 @@ mod tests {
         assert_eq!(shown[17], "  other:");
     }
 
+    #[test]
+    fn terminal_escapes_are_shown_escaped() {
+        assert_eq!(printable("web\r\u{1b}[2K\tx"), "web\\r\\u{1b}[2K\tx");
+        assert_eq!(printable("a\u{202e}b"), "a\\u{202e}b");
+        assert_eq!(caret_pad("\t\u{1b}é", 4), "\t       ");
+        let src = SourceFile::new("t\u{1b}.yml", None, "a:\n\tb: \u{1b}x\n".into());
+        let err = InputError::syntax(&src, 2, 5, "bad \r".into()).to_string();
+        assert_eq!(
+            err,
+            "t\\u{1b}.yml:2:5: error: bad \\r\n2 | \tb: \\u{1b}x\n  | \t   ^"
+        );
+    }
+
     /// Only the shown part of a line is redacted, so huge lines are quick.
     #[test]
     fn long_lines_are_cut_before_redacting() {
@@ -416,11 +481,18 @@ impl fmt::Display for HardenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HardenError::Input(err) => write!(f, "{err}"),
-            HardenError::Io { file, message } => write!(f, "{file}: error: {message}"),
-            HardenError::Usage(message) => write!(f, "error: {message}"),
+            HardenError::Io { file, message } => write!(
+                f,
+                "{}: error: {}",
+                printable(file),
+                printable_lines(message)
+            ),
+            HardenError::Usage(message) => write!(f, "error: {}", printable_lines(message)),
             HardenError::Internal { file, message } => write!(
                 f,
-                "internal error: {file}: {message}\nnothing was written; please report this as a bug with the input file"
+                "internal error: {}: {}\nnothing was written; please report this as a bug with the input file",
+                printable(file),
+                printable_lines(message)
             ),
         }
     }

@@ -821,3 +821,22 @@ fn huge_lines_and_many_findings_are_reported() {
             .ends_with("20000 findings in 1 file (20000 low); none has an automatic fix\n")
     );
 }
+
+/// Names and values from the file reach the terminal with their control
+/// characters escaped, and the caret keeps its place after a tab.
+#[test]
+fn reports_escape_terminal_controls_and_align_the_caret() {
+    let dir = TempDir::new("cli-escapes");
+    let text = "services:\n  \"web\\e[31m\":\n    image: \"nginx\\r\\e[2K\"\n  app: {image: \"café:1\",\tprivileged: true}\n";
+    std::fs::write(dir.path().join("compose.yml"), text).expect("write");
+    let check = support::run_in(dir.path(), &["compose.yml", "--check"], None);
+    let default = support::run_in(dir.path(), &["compose.yml"], None);
+    for out in [check.stdout_str(), default.stderr_str()] {
+        assert!(!out.contains(['\r', '\u{1b}']), "{out:?}");
+        assert!(out.contains(r"web\u{1b}[31m: "), "{out}");
+        assert!(out.contains(r"nginx\r\u{1b}[2K"), "{out}");
+    }
+    let report = check.stdout_str();
+    let caret = format!("\n   | {}\t^\n", " ".repeat(24));
+    assert!(report.contains(&caret), "{report:?}");
+}

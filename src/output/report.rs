@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use crate::error::safe_line;
+use crate::error::{caret_pad, printable, safe_line};
 use crate::rules::{self, Finding, FixSafety, Severity};
 use crate::source::SourceFile;
 
@@ -128,11 +128,13 @@ pub fn text(files: &[FileFindings]) -> String {
     let list = entries(files);
     let mut out = String::new();
     for e in &list {
-        let service = e.service_prefix();
+        // Names and messages come from the file: never raw escapes.
+        let service = printable(&e.service_prefix()).into_owned();
+        let message = printable(&e.finding.message);
         let _ = writeln!(
             out,
             "{}:{}:{}: {}[{}]: {service}{}",
-            e.file,
+            printable(e.file),
             e.line,
             e.col,
             e.finding.severity.as_str(),
@@ -141,24 +143,20 @@ pub fn text(files: &[FileFindings]) -> String {
         );
         let gutter = e.line.to_string().len();
         if let Some(source) = safe_line(e.src, e.line) {
-            let _ = writeln!(out, " {} | {source}", e.line);
-            let pad = " ".repeat(e.col.saturating_sub(1).min(source.chars().count()));
+            let _ = writeln!(out, " {} | {}", e.line, printable(&source));
+            let pad = caret_pad(&source, e.col);
             let _ = writeln!(out, " {} | {pad}^", " ".repeat(gutter));
         }
         let lead = format!(" {} =", " ".repeat(gutter));
         match e.fix {
             Some(FixSafety::Unsafe) => {
-                let _ = writeln!(
-                    out,
-                    "{lead} fix (unsafe, with --unsafe-fixes): {}",
-                    e.finding.message
-                );
+                let _ = writeln!(out, "{lead} fix (unsafe, with --unsafe-fixes): {message}");
             }
             Some(_) => {
-                let _ = writeln!(out, "{lead} fix: {}", e.finding.message);
+                let _ = writeln!(out, "{lead} fix: {message}");
             }
             None => {
-                let _ = writeln!(out, "{lead} {}", e.finding.message);
+                let _ = writeln!(out, "{lead} {message}");
                 let _ = writeln!(
                     out,
                     "{lead} not fixed automatically: see `harden explain {}`",
