@@ -666,3 +666,29 @@ fn sarif_fingerprints_survive_lines_moving() {
         "fingerprints repeat: {before:?}"
     );
 }
+
+/// `harden .//` names `.//compose.yml`: reports must keep it relative
+/// (`compose.yml`), not turn it into `/compose.yml` at the root.
+#[test]
+fn doubled_slashes_keep_paths_relative() {
+    let dir = TempDir::new("report-slashes");
+    std::fs::write(dir.path().join("compose.yml"), STACK).expect("write");
+    for arg in [".//", "././/compose.yml"] {
+        let files = vec![arg.to_string()];
+        let log = parse("sarif", &files, &report_in(dir.path(), "sarif", &files));
+        let uris: BTreeSet<&str> = log["runs"][0]["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .filter_map(|r| {
+                r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str()
+            })
+            .collect();
+        assert_eq!(uris, BTreeSet::from(["compose.yml"]), "{arg}");
+        let github = report_in(dir.path(), "github", &files);
+        assert!(
+            github.lines().all(|l| l.contains(" file=compose.yml,")),
+            "{github}"
+        );
+    }
+}

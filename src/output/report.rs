@@ -342,7 +342,7 @@ pub fn github(files: &[FileFindings]) -> String {
         let _ = writeln!(
             out,
             "::{command} file={},line={},col={},title={}::{}",
-            property(e.file.strip_prefix("./").unwrap_or(e.file)),
+            property(&tidy_path(e.file)),
             e.line,
             e.col,
             property(&format!(
@@ -416,7 +416,7 @@ fn first_paragraph(docs: &str, heading: &str) -> String {
 /// scanning resolves against the checkout, or a `file://` URI for an
 /// absolute path (a bare `/path` would be a relative reference too).
 fn uri(path: &str) -> String {
-    let path = path.strip_prefix("./").unwrap_or(path);
+    let path = tidy_path(path);
     let mut out = if path.starts_with('/') {
         "file://".to_string()
     } else {
@@ -434,6 +434,23 @@ fn uri(path: &str) -> String {
         }
     }
     out
+}
+
+/// A path as code scanning matches it against the checkout: `/` not
+/// repeated and no leading `./` (`harden .//` names `.//compose.yml`). An
+/// absolute path stays absolute, a relative one relative.
+fn tidy_path(path: &str) -> String {
+    let mut tidy = String::with_capacity(path.len());
+    for c in path.chars() {
+        if !(c == '/' && tidy.ends_with('/')) {
+            tidy.push(c);
+        }
+    }
+    let mut rest = tidy.as_str();
+    while let Some(inner) = rest.strip_prefix("./") {
+        rest = inner;
+    }
+    rest.to_string()
 }
 
 /// Escapes a workflow command's message.
@@ -458,6 +475,9 @@ mod tests {
         assert_eq!(uri("./a b/compose.yml"), "a%20b/compose.yml");
         assert_eq!(uri("a:b,c.yml"), "a%3Ab%2Cc.yml");
         assert_eq!(uri("/srv/app/compose.yml"), "file:///srv/app/compose.yml");
+        assert_eq!(uri(".//compose.yml"), "compose.yml");
+        assert_eq!(uri("././a//b/compose.yml"), "a/b/compose.yml");
+        assert_eq!(uri("//srv//compose.yml"), "file:///srv/compose.yml");
         assert_eq!(property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
         assert_eq!(
             first_paragraph("# x\n\n## What\n\nOne\ntwo.\n\nThree.", "## What"),
