@@ -692,3 +692,40 @@ fn doubled_slashes_keep_paths_relative() {
         );
     }
 }
+
+/// Two hazards inherited at one place (two mounts through `<<`, both
+/// reported at the service's key) keep their own fingerprints when the
+/// other goes away: they are told apart by what they say, not by order.
+#[test]
+fn sarif_fingerprints_of_hazards_at_one_place_are_their_own() {
+    let dir = TempDir::new("reports-inherited");
+    // Fingerprint of each sensitive-host-mount result, by its message.
+    let prints = |mounts: &str| -> std::collections::BTreeMap<String, String> {
+        let text = format!(
+            "x-base: &base\n  volumes:\n{mounts}services:\n  web:\n    <<: *base\n    image: nginx:1.27\n"
+        );
+        std::fs::write(dir.path().join("compose.yml"), text).expect("write");
+        let files = vec!["compose.yml".to_string()];
+        let log = parse("sarif", &files, &report_in(dir.path(), "sarif", &files));
+        log["runs"][0]["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .filter(|r| r["ruleId"] == "sensitive-host-mount")
+            .map(|r| {
+                (
+                    r["message"]["text"].to_string(),
+                    r["partialFingerprints"]["harden/v1"].to_string(),
+                )
+            })
+            .collect()
+    };
+    let both = prints("    - /etc:/host-etc\n    - /root:/host-root\n");
+    let one = prints("    - /root:/host-root\n");
+    assert_eq!(both.len(), 2, "{both:?}");
+    assert_eq!(one.len(), 1, "{one:?}");
+    let (message, print) = one.iter().next().expect("one result");
+    assert_eq!(both.get(message), Some(print), "{both:?}");
+    let prints: BTreeSet<&String> = both.values().collect();
+    assert_eq!(prints.len(), 2, "{both:?}");
+}

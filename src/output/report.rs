@@ -359,23 +359,31 @@ pub fn github(files: &[FileFindings]) -> String {
 /// A fingerprint that survives edits elsewhere in the file, so code
 /// scanning keeps an alert (and its dismissal) when lines move: the rule,
 /// the service, a hash of the finding's source line as reports show it
-/// (credentials masked, so nothing secret goes into the hash) and the
-/// column, numbered when the same line occurs more than once.
+/// (credentials masked, so nothing secret goes into the hash), the column
+/// and a hash of the message (which names no secret value), numbered when
+/// all of these repeat. The message tells apart hazards reported at one
+/// place, such as two mounts inherited through `<<` at the service's key:
+/// without it they would be told apart only by their order.
 fn fingerprint(e: &Entry, seen: &mut BTreeMap<(usize, String), usize>) -> String {
     let line = safe_line(e.src, e.line).unwrap_or_default();
-    // FNV-1a: stable across builds and platforms, unlike std's hasher.
-    let hash = line.trim().bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
     let base = format!(
-        "{}:{}:{hash:016x}:{}",
+        "{}:{}:{:016x}:{}:{:016x}",
         e.finding.rule,
         e.finding.service.as_deref().unwrap_or(""),
-        e.col
+        fnv1a(line.trim()),
+        e.col,
+        fnv1a(&e.finding.message)
     );
     let count = seen.entry((e.index, base.clone())).or_insert(0);
     *count += 1;
     format!("{base}:{count}")
+}
+
+/// FNV-1a: stable across builds and platforms, unlike std's hasher.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn sarif_level(severity: Severity) -> &'static str {
