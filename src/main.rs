@@ -202,7 +202,22 @@ fn expand(args: &[String]) -> Result<Vec<String>, HardenError> {
             files.push(arg.clone());
         }
     }
-    Ok(files)
+    Ok(dedup_files(files))
+}
+
+/// `files` without repeats: `harden b b/compose.yml ./b/` names one file
+/// three times, and one report should list its findings once. The first
+/// spelling is kept, in order; a file that does not resolve is kept as
+/// given (its error names it).
+fn dedup_files(files: Vec<String>) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    files
+        .into_iter()
+        .filter(|file| {
+            let key = std::fs::canonicalize(file).unwrap_or_else(|_| PathBuf::from(file));
+            file == "-" || seen.insert(key)
+        })
+        .collect()
 }
 
 /// Compose files under `dir`, sorted, skipping hidden folders and

@@ -840,3 +840,22 @@ fn reports_escape_terminal_controls_and_align_the_caret() {
     let caret = format!("\n   | {}\t^\n", " ".repeat(24));
     assert!(report.contains(&caret), "{report:?}");
 }
+
+/// One file named several ways is reported once, under its first name.
+#[test]
+fn a_file_named_twice_is_reported_once() {
+    let dir = TempDir::new("cli-twice");
+    std::fs::create_dir(dir.path().join("b")).expect("mkdir");
+    std::fs::write(dir.path().join("b/compose.yml"), STACK).expect("write");
+    let once = support::run_in(dir.path(), &["b/compose.yml", "--check"], None);
+    let args = ["b", "b/compose.yml", "./b/", "--check"];
+    let out = support::run_in(dir.path(), &args, None);
+    assert_eq!(out.code, Some(1), "{}", out.stderr_str());
+    // The folder search spells it `b/compose.yml` too.
+    assert_eq!(out.stdout_str(), once.stdout_str());
+    assert!(
+        out.stdout_str().contains("in 1 file ("),
+        "{}",
+        out.stdout_str()
+    );
+}
