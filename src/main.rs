@@ -391,6 +391,8 @@ fn run(mut cli: Cli) -> Result<u8, HardenError> {
     let mut stderr = io::BufWriter::new(io::stderr().lock());
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut worst: Option<HardenError> = None;
+    // Every error, for the SARIF log: code scanning sees nothing else.
+    let mut errors: Vec<report::ReportError> = Vec::new();
     let reporting = cli.check || cli.format.is_some();
     for file in &files {
         match harden_one(cli, file) {
@@ -405,12 +407,14 @@ fn run(mut cli: Cli) -> Result<u8, HardenError> {
                 }
                 if let Err(err) = emit(cli, &outcome, &mut stderr) {
                     let _ = writeln!(stderr, "{err}");
+                    errors.push((&err).into());
                     keep_worst(&mut worst, err);
                 }
                 outcomes.push(outcome);
             }
             Err(err) => {
                 let _ = writeln!(stderr, "{err}");
+                errors.push((&err).into());
                 keep_worst(&mut worst, err);
             }
         }
@@ -445,7 +449,7 @@ fn run(mut cli: Cli) -> Result<u8, HardenError> {
         // Every file failed: the errors on stderr say it all; an empty
         // text report would read like a pass.
         if !(files.is_empty() && worst.is_some() && format == report::Format::Text) {
-            let mut text = report::render(format, &files);
+            let mut text = report::render(format, &files, &errors);
             let hidden = outcomes
                 .iter()
                 .flat_map(|o| &o.findings)

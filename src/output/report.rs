@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use crate::error::{caret_pad, printable, safe_line};
+use crate::error::{HardenError, caret_pad, printable, safe_line};
 use crate::rules::{self, Finding, FixSafety, Severity};
 use crate::source::SourceFile;
 
@@ -38,6 +38,41 @@ impl Format {
 pub struct FileFindings<'a> {
     pub src: &'a SourceFile,
     pub findings: &'a [Finding],
+}
+
+/// A file harden could not report on (exit code 2 or 3), as the SARIF
+/// log's invocation lists it: code scanning must not read the missing
+/// results as a clean file.
+#[derive(Debug, Clone)]
+pub struct ReportError {
+    /// The file as given, when the error names one on disk.
+    pub file: Option<String>,
+    /// 1-based, or 0 when the error has no line.
+    pub line: usize,
+    /// The first line of the error as printed: snippets under it are left
+    /// out, and what it quotes is redacted like every message.
+    pub message: String,
+}
+
+impl From<&HardenError> for ReportError {
+    fn from(err: &HardenError) -> ReportError {
+        let (file, line) = match err {
+            HardenError::Input(e) => (Some(e.file.as_str()), e.line),
+            HardenError::Io { file, .. } | HardenError::Internal { file, .. } => {
+                (Some(file.as_str()), 0)
+            }
+            HardenError::Usage(_) => (None, 0),
+        };
+        let text = err.to_string();
+        ReportError {
+            // Not files: standard input and output.
+            file: file
+                .filter(|f| !matches!(*f, "<stdin>" | "-" | "stdout"))
+                .map(str::to_string),
+            line,
+            message: text.lines().next().unwrap_or("").to_string(),
+        }
+    }
 }
 
 /// A hazard with everything a report shows about it.
@@ -114,11 +149,13 @@ fn entries<'a>(files: &'a [FileFindings<'a>]) -> Vec<Entry<'a>> {
     list
 }
 
-pub fn render(format: Format, files: &[FileFindings]) -> String {
+/// The report in `format`. Errors go on stderr; only SARIF also lists
+/// them, in its invocation, since code scanning reads nothing else.
+pub fn render(format: Format, files: &[FileFindings], errors: &[ReportError]) -> String {
     match format {
         Format::Text => text(files),
         Format::Json => json_report(files),
-        Format::Sarif => sarif(files),
+        Format::Sarif => sarif(files, errors),
         Format::Github => github(files),
     }
 }
@@ -245,8 +282,9 @@ pub fn json_report(files: &[FileFindings]) -> String {
 }
 
 /// SARIF 2.1.0, as GitHub code scanning reads it: every rule of the
-/// registry as a descriptor, every hazard as a result with its region.
-pub fn sarif(files: &[FileFindings]) -> String {
+/// registry as a descriptor, every hazard as a result with its region,
+/// and the files that failed as notifications of an unsuccessful run.
+pub fn sarif(files: &[FileFindings], errors: &[ReportError]) -> String {
     let metas = rules::metas();
     let descriptors: Vec<Value> = metas
         .iter()
@@ -316,6 +354,7 @@ pub fn sarif(files: &[FileFindings]) -> String {
                     "rules": descriptors,
                 }
             },
+            "invocations": [invocation(errors)],
             "results": results,
             "columnKind": "unicodeCodePoints",
         }]
@@ -323,6 +362,33 @@ pub fn sarif(files: &[FileFindings]) -> String {
     let mut out = serde_json::to_string_pretty(&log).unwrap_or_default();
     out.push('\n');
     out
+}
+
+/// The run's invocation: whether every file was read and checked, and an
+/// error notification for each file that was not.
+fn invocation(errors: &[ReportError]) -> Value {
+    let notifications: Vec<Value> = errors
+        .iter()
+        .map(|err| {
+            let mut notification = json!({
+                "level": "error",
+                "message": { "text": err.message },
+            });
+            if let Some(file) = &err.file {
+                let mut location = json!({ "artifactLocation": { "uri": uri(file) } });
+                if err.line > 0 {
+                    location["region"] = json!({ "startLine": err.line });
+                }
+                notification["locations"] = json!([{ "physicalLocation": location }]);
+            }
+            notification
+        })
+        .collect();
+    let mut invocation = json!({ "executionSuccessful": errors.is_empty() });
+    if !notifications.is_empty() {
+        invocation["toolExecutionNotifications"] = Value::Array(notifications);
+    }
+    invocation
 }
 
 /// GitHub workflow commands: one annotation per hazard.
