@@ -93,7 +93,8 @@ fn value_reaches(src: &SourceFile, n: usize, above: &str, target: usize) -> bool
 fn ended_before(src: &SourceFile, n: usize, above: &str, target: usize) -> bool {
     let flow_open = {
         let open = |o: char, c: char| above.matches(o).count() > above.matches(c).count();
-        open('{', '}') || open('[', ']') || above.matches('"').count() % 2 == 1
+        let odd = |q: char| above.matches(q).count() % 2 == 1;
+        open('{', '}') || open('[', ']') || odd('"') || odd('\'')
     };
     if flow_open {
         return false;
