@@ -695,6 +695,20 @@ fn files_that_never_end_are_not_read() {
     let out = support::run_guarded(dir.path(), &["compose.yml", "--check"], 30);
     assert_eq!(out.code, Some(1), ".env -> /dev/zero: {}", out.stderr_str());
 
+    // A FIFO harden.toml beside the file is not a settings file; one
+    // named with --config is an error.
+    support::mkfifo(&dir.path().join("harden.toml"));
+    let out = support::run_guarded(dir.path(), &["compose.yml", "--check"], 30);
+    assert_eq!(out.code, Some(1), "FIFO harden.toml: {}", out.stderr_str());
+    let args = ["compose.yml", "--check", "--config", "/dev/zero"];
+    let out = support::run_guarded(dir.path(), &args, 30);
+    assert_eq!(out.code, Some(2), "--config /dev/zero");
+    let err = out.stderr_str();
+    assert!(
+        err.contains("/dev/zero: error: not a regular file"),
+        "{err}"
+    );
+
     let dir = TempDir::new("cli-compose-fifo");
     support::mkfifo(&dir.path().join("compose.yml"));
     let out = support::run_guarded(dir.path(), &["compose.yml", "--check"], 30);
