@@ -132,10 +132,11 @@ pub fn sibling_services(path: &Path) -> std::collections::BTreeSet<String> {
         .collect()
 }
 
-/// A compose file's tree and model, or nothing when it cannot be read: a
-/// layer that is broken is reported when harden runs on it.
+/// A compose file's tree and model, or nothing when it cannot be read (not
+/// a regular file, over 4 MiB, broken): a layer that is broken is
+/// reported when harden runs on it.
 fn read(path: &Path) -> Option<(SyntaxTree, ComposeModel)> {
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = crate::source::read_beside(path)?;
     let src = SourceFile::new(&path.display().to_string(), Some(path), text);
     let tree = SyntaxTree::parse(&src).ok()?;
     let model = ComposeModel::build(&src, &tree).ok()?;

@@ -1,7 +1,7 @@
 //! The `harden` command line.
 
 use std::collections::BTreeSet;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -12,7 +12,7 @@ use harden::error::{HardenError, InputError};
 use harden::output::{self, report};
 use harden::rules::{self, FixSafety, Severity};
 use harden::settings::Settings;
-use harden::source::SourceFile;
+use harden::source::{BESIDE_LIMIT, COMPOSE_LIMIT, SourceFile, read_limited, read_regular};
 
 /// Make Docker Compose files production-ready: read-only root filesystems,
 /// resource limits, dropped capabilities, secrets out of the environment and
@@ -195,7 +195,8 @@ fn expand(args: &[String]) -> Result<Vec<String>, HardenError> {
         let path = Path::new(arg);
         if arg != "-" && path.is_dir() {
             let before = files.len();
-            find_compose_files(path, &mut files);
+            let root = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+            find_compose_files(path, &root, &mut files);
             if files.len() == before {
                 return Err(usage(format!(
                     "{arg}: no compose files in this folder (looked for compose.yaml, compose.yml, docker-compose.yaml, docker-compose.yml and their .override/.prod siblings)"
@@ -205,12 +206,29 @@ fn expand(args: &[String]) -> Result<Vec<String>, HardenError> {
             files.push(arg.clone());
         }
     }
-    Ok(files)
+    Ok(dedup_files(files))
+}
+
+/// `files` without repeats: `harden b b/compose.yml ./b/` names one file
+/// three times, and one report should list its findings once. The first
+/// spelling is kept, in order; a file that does not resolve is kept as
+/// given (its error names it).
+fn dedup_files(files: Vec<String>) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    files
+        .into_iter()
+        .filter(|file| {
+            let key = std::fs::canonicalize(file).unwrap_or_else(|_| PathBuf::from(file));
+            file == "-" || seen.insert(key)
+        })
+        .collect()
 }
 
 /// Compose files under `dir`, sorted, skipping hidden folders and
-/// dependency trees.
-fn find_compose_files(dir: &Path, found: &mut Vec<String>) {
+/// dependency trees. Linked folders are not followed (no loops), and a
+/// linked file only when it resolves inside `root`, the folder searched:
+/// `harden .` must not wander to `/dev/zero` or another project.
+fn find_compose_files(dir: &Path, root: &Path, found: &mut Vec<String>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -224,13 +242,19 @@ fn find_compose_files(dir: &Path, found: &mut Vec<String>) {
             if !is_link && !name.starts_with('.') && name != "node_modules" {
                 dirs.push(path);
             }
-        } else if is_compose_name(&name) {
+        } else if is_compose_name(&name) && (!is_link || resolves_inside(&path, root)) {
             found.push(path.to_string_lossy().into_owned());
         }
     }
     for sub in dirs {
-        find_compose_files(&sub, found);
+        find_compose_files(&sub, root, found);
     }
+}
+
+/// Whether `path` resolves to a file under the canonical `root`; a broken
+/// link resolves nowhere.
+fn resolves_inside(path: &Path, root: &Path) -> bool {
+    std::fs::canonicalize(path).is_ok_and(|target| target.starts_with(root))
 }
 
 fn is_compose_name(name: &str) -> bool {
@@ -253,17 +277,13 @@ fn read_source(file: &str) -> Result<SourceFile, HardenError> {
         message,
     };
     let bytes = if file == "-" {
-        let mut buf = Vec::new();
-        io::stdin()
-            .read_to_end(&mut buf)
-            .map_err(|e| io_err(e.to_string()))?;
-        buf
+        read_limited(io::stdin().lock(), COMPOSE_LIMIT).map_err(|e| io_err(e.to_string()))?
     } else {
         let path = Path::new(file);
         if path.is_dir() {
             return Err(io_err("is a directory; give a compose file".into()));
         }
-        std::fs::read(path).map_err(|e| io_err(e.to_string()))?
+        read_regular(path, COMPOSE_LIMIT).map_err(|e| io_err(e.to_string()))?
     };
     let text = String::from_utf8(bytes).map_err(|e| {
         let before = &e.as_bytes()[..e.utf8_error().valid_up_to()];
@@ -304,10 +324,13 @@ fn load_settings(cli: &Cli, src: &SourceFile) -> Result<Settings, HardenError> {
     let mut settings = match path {
         Some(path) => {
             let name = path.display().to_string();
-            let text = std::fs::read_to_string(&path).map_err(|e| HardenError::Io {
+            let io_err = |message: String| HardenError::Io {
                 file: name.clone(),
-                message: e.to_string(),
-            })?;
+                message,
+            };
+            let bytes = read_regular(&path, BESIDE_LIMIT).map_err(|e| io_err(e.to_string()))?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| io_err("the settings file is not valid UTF-8".into()))?;
             Settings::from_toml(&name, &text, &rules::rule_ids())?
         }
         None => Settings::default(),
@@ -372,6 +395,8 @@ fn run(mut cli: Cli) -> Result<u8, HardenError> {
     let mut stderr = io::BufWriter::new(io::stderr().lock());
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut worst: Option<HardenError> = None;
+    // Every error, for the SARIF log: code scanning sees nothing else.
+    let mut errors: Vec<report::ReportError> = Vec::new();
     let reporting = cli.check || cli.format.is_some();
     for file in &files {
         match harden_one(cli, file) {
@@ -395,12 +420,14 @@ fn run(mut cli: Cli) -> Result<u8, HardenError> {
                 }
                 if let Err(err) = emit(cli, &outcome, &mut stderr) {
                     let _ = writeln!(stderr, "{err}");
+                    errors.push((&err).into());
                     keep_worst(&mut worst, err);
                 }
                 outcomes.push(outcome);
             }
             Err(err) => {
                 let _ = writeln!(stderr, "{err}");
+                errors.push((&err).into());
                 keep_worst(&mut worst, err);
             }
         }
@@ -435,7 +462,7 @@ fn run(mut cli: Cli) -> Result<u8, HardenError> {
         // Every file failed: the errors on stderr say it all; an empty
         // text report would read like a pass.
         if !(files.is_empty() && worst.is_some() && format == report::Format::Text) {
-            let mut text = report::render(format, &files);
+            let mut text = report::render(format, &files, &errors);
             let hidden = outcomes
                 .iter()
                 .flat_map(|o| &o.findings)

@@ -1,6 +1,15 @@
 //! The raw Compose file and the layout facts every edit must follow.
 
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+
+/// The most harden reads of a compose file (or stdin): real ones are a
+/// few KiB, and a device or a huge file must not eat the memory.
+pub const COMPOSE_LIMIT: u64 = 64 << 20;
+
+/// The most harden reads of a file beside the compose file: `.env`,
+/// `env_file`s, layers, `harden.toml`.
+pub const BESIDE_LIMIT: u64 = 4 << 20;
 
 /// Line ending used by the file; new lines are written with the same one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +106,48 @@ impl SourceFile {
     }
 }
 
+/// The bytes of the regular file at `path` (links followed), at most
+/// `limit` of them. Anything else is refused before it is opened: a FIFO
+/// would block the open, a device (`/dev/zero`) would never end.
+pub fn read_regular(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let file = std::fs::File::open(path)?;
+    // The path may have been swapped between the check and the open.
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    read_limited(file, limit)
+}
+
+/// Everything `reader` gives, or an error once it gives more than `limit`
+/// bytes.
+pub fn read_limited(reader: impl Read, limit: u64) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    reader.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("larger than {} MiB, the most harden reads", limit >> 20),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// [`read_regular`] as text, for the files beside the compose file; `None`
+/// when it cannot be read, is too large or is not UTF-8.
+pub fn read_beside(path: &Path) -> Option<String> {
+    let bytes = read_regular(path, BESIDE_LIMIT).ok()?;
+    String::from_utf8(bytes).ok()
+}
+
 fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
     while offset > 0 && !text.is_char_boundary(offset) {
         offset -= 1;
@@ -174,6 +225,28 @@ mod tests {
         assert!(src.seq_indented);
         assert!(!src.final_newline);
         assert_eq!(src.frame("z"), "\u{feff}z");
+    }
+
+    #[test]
+    fn reads_only_regular_files_up_to_the_limit() {
+        let dir = std::env::temp_dir().join(format!("harden-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("f");
+        std::fs::write(&file, "abcd").unwrap();
+        assert_eq!(read_regular(&file, 4).unwrap(), b"abcd");
+        assert!(
+            read_regular(&file, 3)
+                .unwrap_err()
+                .to_string()
+                .contains("larger")
+        );
+        assert!(read_regular(&dir, 4).is_err());
+        #[cfg(unix)]
+        {
+            let err = read_regular(Path::new("/dev/zero"), 4).unwrap_err();
+            assert!(err.to_string().contains("not a regular file"));
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::model::ComposeModel;
 use crate::rules::MovedValue;
+use crate::source::read_beside;
 use crate::syntax::SyntaxTree;
 
 #[derive(Debug, Clone, Default)]
@@ -26,11 +27,9 @@ impl Surroundings {
         let Some(dir) = dir else {
             return Surroundings::default();
         };
-        let read = |name: &str| {
-            std::fs::read_to_string(dir.join(name))
-                .ok()
-                .map(|t| crate::dotenv::parse(&t))
-        };
+        // `env_file: /dev/zero` or a FIFO named `.env` must neither eat the
+        // memory nor block: unreadable files are skipped, as missing ones.
+        let read = |name: &str| read_beside(&dir.join(name)).map(|t| crate::dotenv::parse(&t));
         let dotenv = read(".env").unwrap_or_default();
         let mut env_files = BTreeMap::new();
         for service in &model.services {

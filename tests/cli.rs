@@ -674,3 +674,208 @@ fn readme_sample_report_is_current() {
     assert_eq!(out.code, Some(1));
     assert_eq!(out.stdout_str(), sample);
 }
+
+/// Inputs that are not regular files (a FIFO, a device, a terminal-like
+/// stdin) used to hang harden or eat the memory; now each run ends with
+/// the exit code its compose file deserves.
+#[cfg(unix)]
+#[test]
+fn files_that_never_end_are_not_read() {
+    let dir = TempDir::new("cli-endless");
+    write_stack(&dir);
+    support::mkfifo(&dir.path().join(".env"));
+    let out = support::run_guarded(dir.path(), &["compose.yml", "--check"], 30);
+    assert_eq!(out.code, Some(1), "FIFO .env: {}", out.stderr_str());
+
+    for target in ["/dev/zero", "/dev/stdin"] {
+        let dir = TempDir::new("cli-env-file");
+        let text = format!("services:\n  web:\n    image: nginx\n    env_file: {target}\n");
+        std::fs::write(dir.path().join("compose.yml"), text).expect("write");
+        let out = support::run_guarded(dir.path(), &["compose.yml", "--check"], 30);
+        assert_eq!(out.code, Some(1), "env_file {target}: {}", out.stderr_str());
+    }
+
+    let dir = TempDir::new("cli-env-zero");
+    write_stack(&dir);
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join(".env")).expect("link");
+    let out = support::run_guarded(dir.path(), &["compose.yml", "--check"], 30);
+    assert_eq!(out.code, Some(1), ".env -> /dev/zero: {}", out.stderr_str());
+
+    // A FIFO harden.toml beside the file is not a settings file; one
+    // named with --config is an error.
+    support::mkfifo(&dir.path().join("harden.toml"));
+    let out = support::run_guarded(dir.path(), &["compose.yml", "--check"], 30);
+    assert_eq!(out.code, Some(1), "FIFO harden.toml: {}", out.stderr_str());
+    let args = ["compose.yml", "--check", "--config", "/dev/zero"];
+    let out = support::run_guarded(dir.path(), &args, 30);
+    assert_eq!(out.code, Some(2), "--config /dev/zero");
+    let err = out.stderr_str();
+    assert!(
+        err.contains("/dev/zero: error: not a regular file"),
+        "{err}"
+    );
+
+    let dir = TempDir::new("cli-compose-fifo");
+    support::mkfifo(&dir.path().join("compose.yml"));
+    let out = support::run_guarded(dir.path(), &["compose.yml", "--check"], 30);
+    assert_eq!(out.code, Some(2), "FIFO compose.yml");
+    let err = out.stderr_str();
+    assert!(
+        err.contains("compose.yml: error: not a regular file"),
+        "{err}"
+    );
+    let out = support::run_guarded(dir.path(), &[".", "--check"], 30);
+    assert_eq!(out.code, Some(2), "FIFO found by folder search");
+}
+
+/// A compose file over 64 MiB is refused by name, before it is parsed.
+#[test]
+fn huge_compose_files_are_refused() {
+    let dir = TempDir::new("cli-huge");
+    let path = dir.path().join("compose.yml");
+    // Sparse: no disk is used for the zeros.
+    let file = std::fs::File::create(&path).expect("create");
+    file.set_len((64 << 20) + 1).expect("grow");
+    let out = support::run_in(dir.path(), &["compose.yml", "--check"], None);
+    assert_eq!(out.code, Some(2));
+    let err = out.stderr_str();
+    assert!(
+        err.contains("compose.yml: error: larger than 64 MiB"),
+        "{err}"
+    );
+}
+
+/// Folder search does not follow a link out of the folder: a
+/// `compose.yml` pointing at `/dev/zero` (or anywhere else) is skipped.
+#[cfg(unix)]
+#[test]
+fn folder_search_skips_links_out_of_the_folder() {
+    let outside = TempDir::new("cli-outside");
+    write_stack(&outside);
+    let dir = TempDir::new("cli-links");
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("compose.yml")).expect("link");
+    let out = support::run_guarded(dir.path(), &[".", "--check"], 30);
+    assert_eq!(out.code, Some(2), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str().contains("no compose files"),
+        "{}",
+        out.stderr_str()
+    );
+
+    std::fs::create_dir(dir.path().join("app")).expect("mkdir");
+    std::os::unix::fs::symlink(
+        outside.path().join("compose.yml"),
+        dir.path().join("app/compose.yaml"),
+    )
+    .expect("link");
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("other")).expect("link");
+    std::fs::write(
+        dir.path().join("app/real.yml"),
+        "services:\n  web:\n    image: nginx:1.27\n",
+    )
+    .expect("write");
+    std::os::unix::fs::symlink("real.yml", dir.path().join("app/docker-compose.yml"))
+        .expect("link");
+    let out = support::run_guarded(dir.path(), &[".", "--format", "json"], 30);
+    assert_eq!(out.code, Some(0), "{}", out.stderr_str());
+    let report = out.stdout_str();
+    assert!(report.contains("app/docker-compose.yml"), "{report}");
+    assert!(
+        !report.contains("planted") && !report.contains("compose.yaml"),
+        "{report}"
+    );
+}
+
+/// `--write` appends to `.env`; one it cannot read in full is left alone
+/// rather than replaced by the new entries.
+#[test]
+fn write_keeps_a_dotenv_it_cannot_read() {
+    let dir = TempDir::new("cli-env-latin1");
+    write_stack(&dir);
+    let env = b"OLD=caf\xe9\n";
+    std::fs::write(dir.path().join(".env"), env).expect("env");
+    let out = support::run_in(dir.path(), &["compose.yml", "--write"], None);
+    assert_eq!(out.code, Some(2), "{}", out.stderr_str());
+    assert!(out.stderr_str().contains(".env: error: is not valid UTF-8"));
+    assert_eq!(std::fs::read(dir.path().join(".env")).expect("env"), env);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("compose.yml")).expect("read"),
+        STACK
+    );
+}
+
+/// Redaction looks only at the shown part of a line and `safe_line`
+/// finds a line by its offset: a 200 KB line full of marker words and
+/// 20,000 findings took minutes in a debug build. No timed assert: the
+/// runs only have to finish (about 0.2 s and 8 s in a debug build; most
+/// of the latter is spent outside the report, in `unknown_images`).
+#[test]
+fn huge_lines_and_many_findings_are_reported() {
+    let dir = TempDir::new("cli-big");
+    let line = format!(
+        "services: {{web: {{image: nginx, command: \"{}\"}}}}\n",
+        "passpass".repeat(25_000)
+    );
+    std::fs::write(dir.path().join("line.yml"), &line).expect("write");
+    let out = support::run_in(dir.path(), &["line.yml", "--check"], None);
+    assert_eq!(out.code, Some(1), "{}", out.stderr_str());
+    let report = out.stdout_str();
+    assert!(
+        report.contains("\"passpasspass") && report.len() < 4000,
+        "{report}"
+    );
+
+    let mut many = String::from("services:\n");
+    for i in 0..20_000 {
+        many.push_str(&format!("  s{i}:\n    image: nginx\n"));
+    }
+    std::fs::write(dir.path().join("many.yml"), many).expect("write");
+    let out = support::run_in(
+        dir.path(),
+        &["many.yml", "--check", "--select", "unpinned-image"],
+        None,
+    );
+    assert_eq!(out.code, Some(1), "{}", out.stderr_str());
+    assert!(
+        out.stdout_str()
+            .ends_with("20000 findings in 1 file (20000 low); none has an automatic fix\n")
+    );
+}
+
+/// Names and values from the file reach the terminal with their control
+/// characters escaped, and the caret keeps its place after a tab.
+#[test]
+fn reports_escape_terminal_controls_and_align_the_caret() {
+    let dir = TempDir::new("cli-escapes");
+    let text = "services:\n  \"web\\e[31m\":\n    image: \"nginx\\r\\e[2K\"\n  app: {image: \"café:1\",\tprivileged: true}\n";
+    std::fs::write(dir.path().join("compose.yml"), text).expect("write");
+    let check = support::run_in(dir.path(), &["compose.yml", "--check"], None);
+    let default = support::run_in(dir.path(), &["compose.yml"], None);
+    for out in [check.stdout_str(), default.stderr_str()] {
+        assert!(!out.contains(['\r', '\u{1b}']), "{out:?}");
+        assert!(out.contains(r"web\u{1b}[31m: "), "{out}");
+        assert!(out.contains(r"nginx\r\u{1b}[2K"), "{out}");
+    }
+    let report = check.stdout_str();
+    let caret = format!("\n   | {}\t^\n", " ".repeat(24));
+    assert!(report.contains(&caret), "{report:?}");
+}
+
+/// One file named several ways is reported once, under its first name.
+#[test]
+fn a_file_named_twice_is_reported_once() {
+    let dir = TempDir::new("cli-twice");
+    std::fs::create_dir(dir.path().join("b")).expect("mkdir");
+    std::fs::write(dir.path().join("b/compose.yml"), STACK).expect("write");
+    let once = support::run_in(dir.path(), &["b/compose.yml", "--check"], None);
+    let args = ["b", "b/compose.yml", "./b/", "--check"];
+    let out = support::run_in(dir.path(), &args, None);
+    assert_eq!(out.code, Some(1), "{}", out.stderr_str());
+    // The folder search spells it `b/compose.yml` too.
+    assert_eq!(out.stdout_str(), once.stdout_str());
+    assert!(
+        out.stdout_str().contains("in 1 file ("),
+        "{}",
+        out.stdout_str()
+    );
+}

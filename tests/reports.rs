@@ -236,6 +236,11 @@ fn sarif_report_is_valid_sarif_2_1_0() {
                 .map(|d| d.remove("name"));
         }),
         ("unknown run property", |l| l["runs"][0]["extra"] = json!(1)),
+        ("invocation without executionSuccessful", |l| {
+            l["runs"][0]["invocations"][0]
+                .as_object_mut()
+                .map(|i| i.remove("executionSuccessful"));
+        }),
     ];
     for (what, apply) in breakages {
         let mut bad = good.clone();
@@ -665,4 +670,124 @@ fn sarif_fingerprints_survive_lines_moving() {
         before.len(),
         "fingerprints repeat: {before:?}"
     );
+}
+
+/// `harden .//` names `.//compose.yml`: reports must keep it relative
+/// (`compose.yml`), not turn it into `/compose.yml` at the root.
+#[test]
+fn doubled_slashes_keep_paths_relative() {
+    let dir = TempDir::new("report-slashes");
+    std::fs::write(dir.path().join("compose.yml"), STACK).expect("write");
+    for arg in [".//", "././/compose.yml"] {
+        let files = vec![arg.to_string()];
+        let log = parse("sarif", &files, &report_in(dir.path(), "sarif", &files));
+        let uris: BTreeSet<&str> = log["runs"][0]["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .filter_map(|r| {
+                r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str()
+            })
+            .collect();
+        assert_eq!(uris, BTreeSet::from(["compose.yml"]), "{arg}");
+        let github = report_in(dir.path(), "github", &files);
+        assert!(
+            github.lines().all(|l| l.contains(" file=compose.yml,")),
+            "{github}"
+        );
+    }
+}
+
+/// Two hazards inherited at one place (two mounts through `<<`, both
+/// reported at the service's key) keep their own fingerprints when the
+/// other goes away: they are told apart by what they say, not by order.
+#[test]
+fn sarif_fingerprints_of_hazards_at_one_place_are_their_own() {
+    let dir = TempDir::new("reports-inherited");
+    // Fingerprint of each sensitive-host-mount result, by its message.
+    let prints = |mounts: &str| -> std::collections::BTreeMap<String, String> {
+        let text = format!(
+            "x-base: &base\n  volumes:\n{mounts}services:\n  web:\n    <<: *base\n    image: nginx:1.27\n"
+        );
+        std::fs::write(dir.path().join("compose.yml"), text).expect("write");
+        let files = vec!["compose.yml".to_string()];
+        let log = parse("sarif", &files, &report_in(dir.path(), "sarif", &files));
+        log["runs"][0]["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .filter(|r| r["ruleId"] == "sensitive-host-mount")
+            .map(|r| {
+                (
+                    r["message"]["text"].to_string(),
+                    r["partialFingerprints"]["harden/v1"].to_string(),
+                )
+            })
+            .collect()
+    };
+    let both = prints("    - /etc:/host-etc\n    - /root:/host-root\n");
+    let one = prints("    - /root:/host-root\n");
+    assert_eq!(both.len(), 2, "{both:?}");
+    assert_eq!(one.len(), 1, "{one:?}");
+    let (message, print) = one.iter().next().expect("one result");
+    assert_eq!(both.get(message), Some(print), "{both:?}");
+    let prints: BTreeSet<&String> = both.values().collect();
+    assert_eq!(prints.len(), 2, "{both:?}");
+}
+
+/// A file that fails among good ones: the SARIF run says it was not
+/// successful and names the file, so code scanning does not read the
+/// missing results as a clean file. The message is the error's first
+/// line, redacted like every snippet.
+#[test]
+fn sarif_lists_files_that_failed() {
+    let dir = TempDir::new("reports-broken");
+    std::fs::write(dir.path().join("compose.yml"), STACK).expect("write");
+    let broken = "services:\n  db:\n    environment: {DB_PASSWORD=s3cret, DB_PASSWORD=s3cret}\n";
+    std::fs::write(dir.path().join("broken.yml"), broken).expect("write");
+    let files: Vec<String> = ["compose.yml", "broken.yml", "missing.yml"]
+        .iter()
+        .map(|f| f.to_string())
+        .collect();
+    let mut args = vec!["--format", "sarif"];
+    args.extend(files.iter().map(String::as_str));
+    let out = support::run_in(dir.path(), &args, None);
+    assert_eq!(out.code, Some(2), "{}", out.stderr_str());
+    let text = out.stdout_str();
+    assert!(!text.contains("s3cret"), "{text}");
+    let log = parse("sarif", &files, &text);
+    let invocation = &log["runs"][0]["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], json!(false), "{log}");
+    let notes = invocation["toolExecutionNotifications"]
+        .as_array()
+        .expect("notifications");
+    assert_eq!(notes.len(), 2, "{log}");
+    let location = |i: usize| &notes[i]["locations"][0]["physicalLocation"];
+    assert_eq!(location(0)["artifactLocation"]["uri"], "broken.yml");
+    assert_eq!(location(0)["region"]["startLine"], 3);
+    assert_eq!(location(1)["artifactLocation"]["uri"], "missing.yml");
+    let message = notes[0]["message"]["text"].as_str().unwrap_or("");
+    assert!(
+        message.starts_with("broken.yml:3:") && message.contains("`DB_PASSWORD=<redacted>`"),
+        "{message}"
+    );
+    assert!(notes.iter().all(|n| n["level"] == "error"));
+    assert!(
+        log["runs"][0]["results"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty())
+    );
+    let problems = code_scanning_problems(&log, &files);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+
+    let good = vec!["compose.yml".to_string()];
+    let log = parse("sarif", &good, &report_in(dir.path(), "sarif", &good));
+    let invocation = &log["runs"][0]["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], json!(true), "{log}");
+    if let Some(validator) = sarif_validator() {
+        for log in [parse("sarif", &files, &text), log] {
+            let errors = violations(&validator, &log);
+            assert!(errors.is_empty(), "{}", errors.join("\n"));
+        }
+    }
 }

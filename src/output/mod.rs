@@ -8,6 +8,7 @@ use std::io::{self, Write};
 
 use similar::TextDiff;
 
+use crate::error::printable;
 use crate::rules::{Finding, Level};
 use crate::source::SourceFile;
 
@@ -68,10 +69,11 @@ pub fn report_findings(
             Level::Note => "note",
             Level::Warning => "warning",
         };
+        // Names and messages come from the file: never raw escapes.
         let service = finding
             .service
             .as_deref()
-            .map(|s| format!("{s}: "))
+            .map(|s| format!("{}: ", printable(s)))
             .unwrap_or_default();
         // The message says what the fix does; say too when it was held back.
         let withheld = if finding.withheld.is_empty() {
@@ -82,7 +84,9 @@ pub fn report_findings(
         writeln!(
             err,
             "{}:{line}:{col}: {level}[{}]: {service}{}{withheld}",
-            src.display_name, finding.rule, finding.message
+            printable(&src.display_name),
+            finding.rule,
+            printable(&finding.message)
         )?;
     }
     Ok(())

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use crate::error::safe_line;
+use crate::error::{HardenError, caret_pad, printable, safe_line};
 use crate::rules::{self, Finding, FixSafety, Severity};
 use crate::source::SourceFile;
 
@@ -38,6 +38,41 @@ impl Format {
 pub struct FileFindings<'a> {
     pub src: &'a SourceFile,
     pub findings: &'a [Finding],
+}
+
+/// A file harden could not report on (exit code 2 or 3), as the SARIF
+/// log's invocation lists it: code scanning must not read the missing
+/// results as a clean file.
+#[derive(Debug, Clone)]
+pub struct ReportError {
+    /// The file as given, when the error names one on disk.
+    pub file: Option<String>,
+    /// 1-based, or 0 when the error has no line.
+    pub line: usize,
+    /// The first line of the error as printed: snippets under it are left
+    /// out, and what it quotes is redacted like every message.
+    pub message: String,
+}
+
+impl From<&HardenError> for ReportError {
+    fn from(err: &HardenError) -> ReportError {
+        let (file, line) = match err {
+            HardenError::Input(e) => (Some(e.file.as_str()), e.line),
+            HardenError::Io { file, .. } | HardenError::Internal { file, .. } => {
+                (Some(file.as_str()), 0)
+            }
+            HardenError::Usage(_) => (None, 0),
+        };
+        let text = err.to_string();
+        ReportError {
+            // Not files: standard input and output.
+            file: file
+                .filter(|f| !matches!(*f, "<stdin>" | "-" | "stdout"))
+                .map(str::to_string),
+            line,
+            message: text.lines().next().unwrap_or("").to_string(),
+        }
+    }
 }
 
 /// A hazard with everything a report shows about it.
@@ -114,11 +149,13 @@ fn entries<'a>(files: &'a [FileFindings<'a>]) -> Vec<Entry<'a>> {
     list
 }
 
-pub fn render(format: Format, files: &[FileFindings]) -> String {
+/// The report in `format`. Errors go on stderr; only SARIF also lists
+/// them, in its invocation, since code scanning reads nothing else.
+pub fn render(format: Format, files: &[FileFindings], errors: &[ReportError]) -> String {
     match format {
         Format::Text => text(files),
         Format::Json => json_report(files),
-        Format::Sarif => sarif(files),
+        Format::Sarif => sarif(files, errors),
         Format::Github => github(files),
     }
 }
@@ -128,11 +165,13 @@ pub fn text(files: &[FileFindings]) -> String {
     let list = entries(files);
     let mut out = String::new();
     for e in &list {
-        let service = e.service_prefix();
+        // Names and messages come from the file: never raw escapes.
+        let service = printable(&e.service_prefix()).into_owned();
+        let message = printable(&e.finding.message);
         let _ = writeln!(
             out,
             "{}:{}:{}: {}[{}]: {service}{}",
-            e.file,
+            printable(e.file),
             e.line,
             e.col,
             e.finding.severity.as_str(),
@@ -141,24 +180,20 @@ pub fn text(files: &[FileFindings]) -> String {
         );
         let gutter = e.line.to_string().len();
         if let Some(source) = safe_line(e.src, e.line) {
-            let _ = writeln!(out, " {} | {source}", e.line);
-            let pad = " ".repeat(e.col.saturating_sub(1).min(source.chars().count()));
+            let _ = writeln!(out, " {} | {}", e.line, printable(&source));
+            let pad = caret_pad(&source, e.col);
             let _ = writeln!(out, " {} | {pad}^", " ".repeat(gutter));
         }
         let lead = format!(" {} =", " ".repeat(gutter));
         match e.fix {
             Some(FixSafety::Unsafe) => {
-                let _ = writeln!(
-                    out,
-                    "{lead} fix (unsafe, with --unsafe-fixes): {}",
-                    e.finding.message
-                );
+                let _ = writeln!(out, "{lead} fix (unsafe, with --unsafe-fixes): {message}");
             }
             Some(_) => {
-                let _ = writeln!(out, "{lead} fix: {}", e.finding.message);
+                let _ = writeln!(out, "{lead} fix: {message}");
             }
             None => {
-                let _ = writeln!(out, "{lead} {}", e.finding.message);
+                let _ = writeln!(out, "{lead} {message}");
                 let _ = writeln!(
                     out,
                     "{lead} not fixed automatically: see `harden explain {}`",
@@ -247,8 +282,9 @@ pub fn json_report(files: &[FileFindings]) -> String {
 }
 
 /// SARIF 2.1.0, as GitHub code scanning reads it: every rule of the
-/// registry as a descriptor, every hazard as a result with its region.
-pub fn sarif(files: &[FileFindings]) -> String {
+/// registry as a descriptor, every hazard as a result with its region,
+/// and the files that failed as notifications of an unsuccessful run.
+pub fn sarif(files: &[FileFindings], errors: &[ReportError]) -> String {
     let metas = rules::metas();
     let descriptors: Vec<Value> = metas
         .iter()
@@ -318,6 +354,7 @@ pub fn sarif(files: &[FileFindings]) -> String {
                     "rules": descriptors,
                 }
             },
+            "invocations": [invocation(errors)],
             "results": results,
             "columnKind": "unicodeCodePoints",
         }]
@@ -325,6 +362,33 @@ pub fn sarif(files: &[FileFindings]) -> String {
     let mut out = serde_json::to_string_pretty(&log).unwrap_or_default();
     out.push('\n');
     out
+}
+
+/// The run's invocation: whether every file was read and checked, and an
+/// error notification for each file that was not.
+fn invocation(errors: &[ReportError]) -> Value {
+    let notifications: Vec<Value> = errors
+        .iter()
+        .map(|err| {
+            let mut notification = json!({
+                "level": "error",
+                "message": { "text": err.message },
+            });
+            if let Some(file) = &err.file {
+                let mut location = json!({ "artifactLocation": { "uri": uri(file) } });
+                if err.line > 0 {
+                    location["region"] = json!({ "startLine": err.line });
+                }
+                notification["locations"] = json!([{ "physicalLocation": location }]);
+            }
+            notification
+        })
+        .collect();
+    let mut invocation = json!({ "executionSuccessful": errors.is_empty() });
+    if !notifications.is_empty() {
+        invocation["toolExecutionNotifications"] = Value::Array(notifications);
+    }
+    invocation
 }
 
 /// GitHub workflow commands: one annotation per hazard.
@@ -344,7 +408,7 @@ pub fn github(files: &[FileFindings]) -> String {
         let _ = writeln!(
             out,
             "::{command} file={},line={},col={},title={}::{}",
-            property(e.file.strip_prefix("./").unwrap_or(e.file)),
+            property(&tidy_path(e.file)),
             e.line,
             e.col,
             property(&format!(
@@ -361,23 +425,31 @@ pub fn github(files: &[FileFindings]) -> String {
 /// A fingerprint that survives edits elsewhere in the file, so code
 /// scanning keeps an alert (and its dismissal) when lines move: the rule,
 /// the service, a hash of the finding's source line as reports show it
-/// (credentials masked, so nothing secret goes into the hash) and the
-/// column, numbered when the same line occurs more than once.
+/// (credentials masked, so nothing secret goes into the hash), the column
+/// and a hash of the message (which names no secret value), numbered when
+/// all of these repeat. The message tells apart hazards reported at one
+/// place, such as two mounts inherited through `<<` at the service's key:
+/// without it they would be told apart only by their order.
 fn fingerprint(e: &Entry, seen: &mut BTreeMap<(usize, String), usize>) -> String {
     let line = safe_line(e.src, e.line).unwrap_or_default();
-    // FNV-1a: stable across builds and platforms, unlike std's hasher.
-    let hash = line.trim().bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
     let base = format!(
-        "{}:{}:{hash:016x}:{}",
+        "{}:{}:{:016x}:{}:{:016x}",
         e.finding.rule,
         e.finding.service.as_deref().unwrap_or(""),
-        e.col
+        fnv1a(line.trim()),
+        e.col,
+        fnv1a(&e.finding.message)
     );
     let count = seen.entry((e.index, base.clone())).or_insert(0);
     *count += 1;
     format!("{base}:{count}")
+}
+
+/// FNV-1a: stable across builds and platforms, unlike std's hasher.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn sarif_level(severity: Severity) -> &'static str {
@@ -418,7 +490,7 @@ fn first_paragraph(docs: &str, heading: &str) -> String {
 /// scanning resolves against the checkout, or a `file://` URI for an
 /// absolute path (a bare `/path` would be a relative reference too).
 fn uri(path: &str) -> String {
-    let path = path.strip_prefix("./").unwrap_or(path);
+    let path = tidy_path(path);
     let mut out = if path.starts_with('/') {
         "file://".to_string()
     } else {
@@ -436,6 +508,23 @@ fn uri(path: &str) -> String {
         }
     }
     out
+}
+
+/// A path as code scanning matches it against the checkout: `/` not
+/// repeated and no leading `./` (`harden .//` names `.//compose.yml`). An
+/// absolute path stays absolute, a relative one relative.
+fn tidy_path(path: &str) -> String {
+    let mut tidy = String::with_capacity(path.len());
+    for c in path.chars() {
+        if !(c == '/' && tidy.ends_with('/')) {
+            tidy.push(c);
+        }
+    }
+    let mut rest = tidy.as_str();
+    while let Some(inner) = rest.strip_prefix("./") {
+        rest = inner;
+    }
+    rest.to_string()
 }
 
 /// Escapes a workflow command's message.
@@ -460,6 +549,9 @@ mod tests {
         assert_eq!(uri("./a b/compose.yml"), "a%20b/compose.yml");
         assert_eq!(uri("a:b,c.yml"), "a%3Ab%2Cc.yml");
         assert_eq!(uri("/srv/app/compose.yml"), "file:///srv/app/compose.yml");
+        assert_eq!(uri(".//compose.yml"), "compose.yml");
+        assert_eq!(uri("././a//b/compose.yml"), "a/b/compose.yml");
+        assert_eq!(uri("//srv//compose.yml"), "file:///srv/compose.yml");
         assert_eq!(property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
         assert_eq!(
             first_paragraph("# x\n\n## What\n\nOne\ntwo.\n\nThree.", "## What"),

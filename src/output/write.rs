@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::HardenError;
 use crate::rules::MovedValue;
+use crate::source::{BESIDE_LIMIT, read_regular};
 
 /// What the write did, for the notes on stderr.
 #[derive(Debug, Default)]
@@ -49,12 +50,7 @@ pub fn write_all(
     let env_path = dir.join(".env");
     // Check every target before writing anything, so a failure leaves no
     // secret file behind.
-    if moved
-        .iter()
-        .any(|m| matches!(m, MovedValue::EnvFile { .. }))
-        && env_path.exists()
-        && !env_path.is_file()
-    {
+    if env_lines_needed(moved) && env_path.exists() && !env_path.is_file() {
         return Err(io_err(
             &env_path,
             std::io::Error::other("exists and is not a file"),
@@ -72,7 +68,15 @@ pub fn write_all(
             ));
         }
     }
-    let existing_env = fs::read_to_string(&env_path).unwrap_or_default();
+    // The new entries go after the old ones: a `.env` that cannot be read
+    // in full (too large, not UTF-8) would be replaced by them alone.
+    let existing_env = if env_lines_needed(moved) && env_path.exists() {
+        let bytes = read_regular(&env_path, BESIDE_LIMIT).map_err(|e| io_err(&env_path, e))?;
+        String::from_utf8(bytes)
+            .map_err(|_| io_err(&env_path, std::io::Error::other("is not valid UTF-8")))?
+    } else {
+        String::new()
+    };
     let env_eol = if existing_env.contains("\r\n") {
         "\r\n"
     } else {
@@ -125,6 +129,12 @@ pub fn write_all(
     // so moved values sit beside `compose`; the text replaces its target.
     replace_file(&resolve_link(compose), text, None)?;
     Ok(report)
+}
+
+fn env_lines_needed(moved: &[MovedValue]) -> bool {
+    moved
+        .iter()
+        .any(|m| matches!(m, MovedValue::EnvFile { .. }))
 }
 
 fn create_new(path: &Path, content: &[u8], mode: u32) -> Result<(), HardenError> {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use granit_parser::{Event, Options, Parser, ScalarStyle, StructureStyle};
 
-use crate::error::InputError;
+use crate::error::{InputError, redact};
 use crate::source::SourceFile;
 
 pub type NodeId = usize;
@@ -422,10 +422,13 @@ fn check_duplicate_keys(
             .iter()
             .map(|&k| src.line_col(tree.nodes[k].start).0.to_string())
             .collect();
-        format!("`{key}` (lines {})", lines.join(" and "))
+        // A key may hold a credential: `{DB_PASSWORD=x, DB_PASSWORD=x}`.
+        format!("`{}` (lines {})", redact(key), lines.join(" and "))
     };
     let keys: Vec<String> = repeated.iter().map(|k| describe(k)).collect();
-    let place = owner.map(|o| format!(" in `{o}`")).unwrap_or_default();
+    let place = owner
+        .map(|o| format!(" in `{}`", redact(o)))
+        .unwrap_or_default();
     let second = seen[first][1];
     let (line, col) = src.line_col(tree.nodes[second].start);
     Err(InputError::syntax(
@@ -474,6 +477,18 @@ mod tests {
         let err = SyntaxTree::parse(&src).unwrap_err().to_string();
         assert!(err.contains("t.yml:4:3"), "{err}");
         assert!(err.contains("lines 2 and 4"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_keys_hide_credentials() {
+        let text = "services:\n  db:\n    environment: {DB_PASSWORD=s3cret, DB_PASSWORD=s3cret}\n";
+        let src = SourceFile::new("t.yml", None, text.into());
+        let err = SyntaxTree::parse(&src).unwrap_err().to_string();
+        assert!(
+            err.contains("`DB_PASSWORD=<redacted>` (lines 3 and 3)"),
+            "{err}"
+        );
+        assert!(!err.contains("s3cret"), "{err}");
     }
 
     #[test]

@@ -268,3 +268,62 @@ pub fn strings(v: &serde_json::Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Run `harden ARGS...` in `dir` under guards for inputs that used to
+/// hang or eat the memory: stdin is a pipe held open (so reading it
+/// blocks, as a terminal would), memory is capped with `ulimit -v`, and
+/// the process is killed after `secs` seconds (`code` is then `None`).
+#[cfg(unix)]
+pub fn run_guarded(dir: &Path, args: &[&str], secs: u64) -> RunOutput {
+    let mut cmd = clean_command("sh");
+    // 4 GiB of address space: plenty for harden, a quick failure for an
+    // endless read.
+    cmd.args(["-c", "ulimit -v 4194304 && exec \"$0\" \"$@\""])
+        .arg(harden_bin())
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("start harden");
+    let stdin = child.stdin.take();
+    let read = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let stdout = read(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = read(child.stderr.take().map(|p| Box::new(p) as _));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for harden") {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    drop(stdin);
+    RunOutput {
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+        code: status.and_then(|s| s.code()),
+    }
+}
+
+/// `mkfifo PATH`, for tests of inputs that are not regular files.
+#[cfg(unix)]
+pub fn mkfifo(path: &Path) {
+    let out = Command::new("mkfifo")
+        .arg(path)
+        .output()
+        .expect("run mkfifo");
+    assert!(out.status.success(), "mkfifo {}", path.display());
+}
