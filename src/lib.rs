@@ -275,11 +275,13 @@ pub(crate) fn merges(tree: &SyntaxTree, map: syntax::NodeId, target: syntax::Nod
 /// changed: what was assumed, and how to correct it.
 fn unknown_images(ctx: &Context, findings: &[Finding]) -> Vec<Finding> {
     let mut warnings = Vec::new();
+    let changed: std::collections::HashSet<&str> = findings
+        .iter()
+        .filter(|f| !f.edits.is_empty())
+        .filter_map(|f| f.service.as_deref())
+        .collect();
     for service in &ctx.model.services {
-        let changed = findings
-            .iter()
-            .any(|f| f.service.as_deref() == Some(service.name.as_str()) && !f.edits.is_empty());
-        if ctx.profile(service).is_some() || !changed {
+        if ctx.profile(service).is_some() || !changed.contains(service.name.as_str()) {
             continue;
         }
         let message = format!(
