@@ -546,10 +546,19 @@ pub fn extend_list(
     } else {
         Vec::new()
     };
+    // Compose tells tmpfs mounts apart by target: `/tmp` and
+    // `/tmp:mode=1777` are the same mount.
+    let same = |a: &str, b: &str| {
+        if key == "tmpfs" {
+            a.split(':').next() == b.split(':').next()
+        } else {
+            a == b
+        }
+    };
     let in_child = |item: &String| {
         children.iter().any(|c| {
             c.field(key).is_some_and(|f| f.origin == Origin::Own)
-                && c.strings(tree, key).contains(item)
+                && c.strings(tree, key).iter().any(|x| same(x, item))
         })
     };
     // A layer merged over this file that lists the item already would
@@ -557,7 +566,11 @@ pub fn extend_list(
     let layered = ctx.around.layer_items(&service.name, key);
     let missing: Vec<String> = items
         .iter()
-        .filter(|i| !existing.contains(i) && !in_child(i) && !layered.contains(&i.as_str()))
+        .filter(|i| {
+            !existing.iter().any(|x| same(x, i))
+                && !in_child(i)
+                && !layered.iter().any(|x| same(x, i))
+        })
         .cloned()
         .collect();
     if missing.is_empty() {
