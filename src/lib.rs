@@ -189,10 +189,12 @@ pub(crate) fn mark_partial_services(src: &SourceFile, tree: &SyntaxTree, model: 
         if let Some((name, services)) = &base
             && services.contains(&service.name)
         {
+            service.split = true;
             service.partial = Some(format!(
                 "the rest of its definition is in {name}, which this file is merged over; harden reads one file at a time"
             ));
         } else if !runnable {
+            service.split = true;
             service.partial = Some(
                 "it has no image or build here, so the rest of its definition is in a file this one is merged with; harden reads one file at a time".into(),
             );

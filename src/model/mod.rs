@@ -137,6 +137,11 @@ pub struct Service {
     /// `compose.override.yaml`) and this service's definition continues in
     /// another layer: why its keys cannot be judged from this file alone.
     pub partial: Option<String>,
+    /// Whether the definition continues in another file (a layer, a
+    /// service without image or build); otherwise a partial service is
+    /// whole here and only must not be changed, so what it lacks is still
+    /// a hazard.
+    pub split: bool,
 }
 
 /// Top-level sections and services of one Compose file.
@@ -240,6 +245,7 @@ impl ComposeModel {
                     extended_values: IndexMap::new(),
                     extends_parent: None,
                     partial,
+                    split: false,
                 });
             }
         }
@@ -275,6 +281,7 @@ impl ComposeModel {
                         partial: Some(
                             "it is merged into `services` with `<<` from an anchor, where harden does not change it".into(),
                         ),
+                        split: false,
                     });
                 }
             }
@@ -484,6 +491,12 @@ impl Service {
     /// Why part of this service's definition is out of harden's sight (an
     /// `extends` of another file, another layer of the project), as a
     /// clause for messages; `None` when the file holds all of it.
+    /// Whether part of the definition is in another file, so that what the
+    /// service lacks here cannot be judged.
+    pub fn split(&self) -> bool {
+        self.split || self.unresolved_extends.is_some()
+    }
+
     pub fn unseen(&self) -> Option<String> {
         if let Some(why) = &self.partial {
             return Some(why.clone());

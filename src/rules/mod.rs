@@ -195,17 +195,23 @@ impl Finding {
         }
     }
 
-    /// A notice that a rule could not judge a service whose definition
-    /// continues out of sight ([`Service::unseen`]): a warning in the log,
-    /// not a hazard in reports.
+    /// What a rule says of a service it must leave alone
+    /// ([`Service::unseen`]): a warning in the log; a notice when the
+    /// definition continues in another file (what it lacks may be there),
+    /// a hazard without a fix when it is whole here.
     pub fn unseen(rule: &'static str, service: &Service, at: usize, message: String) -> Finding {
-        Finding::notice(
+        let finding = Finding::new(
             rule,
             Level::Warning,
             Some(service.name.clone()),
             at,
             message,
-        )
+        );
+        // Whole here but not to be changed: what it lacks is a hazard.
+        Finding {
+            notice: service.split(),
+            ..finding
+        }
     }
 
     /// A notice: shown in the log, never in audit reports.
