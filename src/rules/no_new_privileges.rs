@@ -31,10 +31,7 @@ impl Rule for NoNewPrivileges {
 
 fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> Option<Finding> {
     let tree = ctx.tree;
-    // `privileged-container` reports what matters more there.
-    if service.is_true(tree, "privileged") {
-        return None;
-    }
+    let privileged = service.is_true(tree, "privileged");
     if let Some(field) = service.field("security_opt") {
         for &item in tree.items(field.value) {
             match tree.scalar(item).and_then(setting) {
@@ -59,6 +56,13 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
         return None;
     }
     let warn = |message: String| Some(ctx.finding(ID, Level::Warning, service, message));
+    // Reported, not fixed: `privileged-container` is what matters there.
+    if privileged {
+        return warn(
+            "no-new-privileges not added: the service is privileged (see privileged-container)"
+                .into(),
+        );
+    }
     if let Some(why) = service.unseen() {
         let at = tree.node(service.key).start;
         let message = format!("no-new-privileges not added: {why}");
