@@ -570,6 +570,8 @@ fn layers_stay_consistent_when_written_one_by_one() {
   db:
     ports:
       - \"5432:5432\"
+    environment:
+      POSTGRES_PASSWORD: layer-pw-4471
   mail:
     image: mailpit/mailpit:v1.20
 ";
@@ -610,9 +612,9 @@ fn layers_stay_consistent_when_written_one_by_one() {
         "{found:?}"
     );
     assert!(
-        found
-            .iter()
-            .all(|(s, r)| s == "mail" || r == "published-on-all-interfaces"),
+        found.iter().all(|(s, r)| s == "mail"
+            || r == "published-on-all-interfaces"
+            || r == "secret-in-environment"),
         "{found:?}"
     );
 
@@ -636,7 +638,14 @@ fn layers_stay_consistent_when_written_one_by_one() {
     // Nor a tmpfs target the layer mounts, in whatever spelling.
     let web = &written_base[..written_base.find("  db:").expect("db follows web")];
     assert!(web.contains("- /run") && !web.contains("- /tmp"), "{web}");
+    // The layer's credential is reported, not moved: the base may set the
+    // same variable another way, and NAME with NAME_FILE stops postgres.
     assert!(written_layer.starts_with(layer), "{written_layer}");
+    assert!(
+        err.contains("POSTGRES_PASSWORD holds a literal credential, but the rest"),
+        "{err}"
+    );
+    assert!(!err.contains("layer-pw-4471"), "{err}");
 
     if support::oracle().is_some() {
         let merged = support::run_program(

@@ -156,7 +156,7 @@ pub fn render(format: Format, files: &[FileFindings], errors: &[ReportError]) ->
         Format::Text => text(files),
         Format::Json => json_report(files),
         Format::Sarif => sarif(files, errors),
-        Format::Github => github(files),
+        Format::Github => github(files, errors),
     }
 }
 
@@ -338,6 +338,14 @@ pub fn sarif(files: &[FileFindings], errors: &[ReportError]) -> String {
             });
             if let (Some(i), Some(obj)) = (index, result.as_object_mut()) {
                 obj.insert("ruleIndex".into(), json!(i));
+                // A finding rated apart from its rule's default (a root
+                // user of an unknown image is low) says so itself.
+                if index.and_then(|i| metas.get(i)).map(|m| m.severity) != Some(e.finding.severity) {
+                    obj.insert(
+                        "properties".into(),
+                        json!({ "security-severity": e.finding.severity.score() }),
+                    );
+                }
             }
             result
         })
@@ -392,8 +400,25 @@ fn invocation(errors: &[ReportError]) -> Value {
 }
 
 /// GitHub workflow commands: one annotation per hazard.
-pub fn github(files: &[FileFindings]) -> String {
+pub fn github(files: &[FileFindings], errors: &[ReportError]) -> String {
     let mut out = String::new();
+    // A file that could not be read fails the run: say where.
+    for error in errors {
+        let mut properties = Vec::new();
+        if let Some(file) = &error.file {
+            properties.push(format!("file={}", property(&tidy_path(file))));
+            if error.line > 0 {
+                properties.push(format!("line={}", error.line));
+            }
+        }
+        properties.push("title=harden".to_string());
+        let _ = writeln!(
+            out,
+            "::error {}::{}",
+            properties.join(","),
+            data(&printable(&error.message))
+        );
+    }
     for e in entries(files) {
         let command = match e.finding.severity {
             Severity::Critical | Severity::High => "error",

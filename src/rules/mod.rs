@@ -293,7 +293,7 @@ impl<'a> Context<'a> {
         match (service.scalar(self.tree, "image"), service.value("build")) {
             (Some(image), _) => image.to_string(),
             (None, Some(_)) => "built locally".to_string(),
-            (None, None) => "no image".to_string(),
+            (None, None) => "(none named here)".to_string(),
         }
     }
 

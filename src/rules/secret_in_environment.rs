@@ -41,6 +41,9 @@ const SECRET_MARKERS: &[&str] = &[
     "ENCRYPTION_KEY",
     "SIGNING_KEY",
     "MASTER_KEY",
+    "APP_KEY",
+    "LICENSE_KEY",
+    "PASSPHRASE",
 ];
 
 /// Name endings that mark a setting about a credential, not the credential.
@@ -329,6 +332,18 @@ fn check_var(ctx: &Context, state: &mut State, service: &Service, var: &EnvVar) 
         finding.message = format!(
             "{} holds a literal credential, but its value {why}; move it out by hand",
             var.name
+        );
+        return Some(finding);
+    }
+    // The image, and how the other file sets the same variable, are out of
+    // sight: moving it here could leave both NAME and NAME_FILE set once
+    // Compose merges the files, which entrypoints refuse.
+    if service.split {
+        finding.level = Level::Warning;
+        finding.message = format!(
+            "{} holds a literal credential, but {}; move it out by hand, the same way in every file that sets it",
+            var.name,
+            service.unseen().unwrap_or_default()
         );
         return Some(finding);
     }
@@ -735,6 +750,10 @@ mod tests {
     fn names_that_hold_credentials() {
         for n in [
             "POSTGRES_PASSWORD",
+            "APP_KEY",
+            "DD_APP_KEY",
+            "LICENSE_KEY",
+            "ENCRYPTION_PASSPHRASE",
             "DB_PASS",
             "GITHUB_TOKEN",
             "AWS_SECRET_ACCESS_KEY",
