@@ -893,3 +893,44 @@ fn a_file_named_twice_is_reported_once() {
         out.stdout_str()
     );
 }
+
+/// `--write` puts secrets and `.env` beside the compose file, never
+/// through a link that leads out of its folder.
+#[cfg(unix)]
+#[test]
+fn write_refuses_links_out_of_the_project() {
+    use std::os::unix::fs::symlink;
+
+    for link in ["secrets", ".env"] {
+        let dir = TempDir::new("cli-links-out");
+        let project = dir.path().join("project");
+        let outside = dir.path().join("outside");
+        std::fs::create_dir_all(&project).expect("mkdir");
+        std::fs::create_dir_all(&outside).expect("mkdir");
+        let target = if link == "secrets" {
+            outside.clone()
+        } else {
+            outside.join("bashrc")
+        };
+        symlink(&target, project.join(link)).expect("link");
+        std::fs::write(project.join("compose.yml"), STACK).expect("write");
+
+        let out = support::run_in(&project, &["compose.yml", "--write"], None);
+        assert_eq!(out.code, Some(2), "{link}: {}", out.stderr_str());
+        assert!(
+            out.stderr_str()
+                .contains("outside the compose file's folder"),
+            "{}",
+            out.stderr_str()
+        );
+        assert_eq!(
+            std::fs::read_dir(&outside).expect("outside").count(),
+            0,
+            "{link}: something was written outside"
+        );
+        assert_eq!(
+            std::fs::read_to_string(project.join("compose.yml")).expect("read"),
+            STACK
+        );
+    }
+}

@@ -35,6 +35,28 @@ pub fn resolve_link(path: &Path) -> PathBuf {
     }
 }
 
+/// Where `target` really is when a link on its way (itself or a folder
+/// above it, up to `dir`) takes it out of `dir`.
+fn leaves(dir: &Path, target: &Path) -> Option<PathBuf> {
+    let root = fs::canonicalize(dir).ok()?;
+    // The deepest part of the path that exists decides where it leads.
+    let mut probe = target.to_path_buf();
+    let mut rest = Vec::new();
+    while fs::symlink_metadata(&probe).is_err() {
+        rest.push(probe.file_name()?.to_os_string());
+        probe = probe.parent()?.to_path_buf();
+    }
+    // A dangling link leads nowhere harden should write.
+    let mut real = match fs::canonicalize(&probe) {
+        Ok(real) => real,
+        Err(_) => return fs::read_link(&probe).ok(),
+    };
+    for part in rest.iter().rev() {
+        real.push(part);
+    }
+    (!real.starts_with(&root)).then_some(real)
+}
+
 /// Writes secret files and `.env` entries first, then the compose file.
 pub fn write_all(
     compose: &Path,
@@ -65,6 +87,29 @@ pub fn write_all(
             return Err(io_err(
                 parent,
                 std::io::Error::other("exists and is not a folder"),
+            ));
+        }
+    }
+    // A secret or `.env` written through a link that leaves the project
+    // would land where nobody looks for it (or somewhere worse).
+    let mut targets: Vec<PathBuf> = moved
+        .iter()
+        .filter_map(|m| match m {
+            MovedValue::SecretFile { path, .. } => Some(dir.join(path)),
+            MovedValue::EnvFile { .. } => None,
+        })
+        .collect();
+    if env_lines_needed(moved) {
+        targets.push(env_path.clone());
+    }
+    for target in &targets {
+        if let Some(outside) = leaves(&dir, target) {
+            return Err(io_err(
+                target,
+                std::io::Error::other(format!(
+                    "is reached through a link to {}, outside the compose file's folder; nothing was written",
+                    outside.display()
+                )),
             ));
         }
     }
