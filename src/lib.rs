@@ -1,5 +1,10 @@
 //! harden: makes Docker Compose files production-ready with minimal,
 //! byte-exact edits.
+// Input never makes harden panic: no unwrap, expect or panic outside tests.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod dotenv;
 pub mod error;

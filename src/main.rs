@@ -1,4 +1,8 @@
 //! The `harden` command line.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 use std::collections::BTreeSet;
 use std::io::{self, Write};

@@ -155,6 +155,10 @@ impl Knowledge {
         KNOWLEDGE.get_or_init(|| {
             // The table is part of the binary and checked by the tests below,
             // so a parse failure here is a build defect, not an input error.
+            #[allow(
+                clippy::panic,
+                reason = "compiled-in data, tested; never input from a user"
+            )]
             let table: Table =
                 toml::from_str(TABLE).unwrap_or_else(|err| panic!("images.toml: {err}"));
             Knowledge {
