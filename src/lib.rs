@@ -80,6 +80,27 @@ fn run(src: SourceFile, settings: &settings::Settings, fix: bool) -> Result<Outc
             .to_string();
         return Err(InputError::syntax(&src, line, col, message).into());
     }
+    // A merge-conflict marker committed by mistake reads as a YAML error
+    // far from the point; say what it is.
+    let line_starts = std::iter::once(0).chain(src.text.match_indices('\n').map(|(i, _)| i + 1));
+    if let Some(at) = line_starts.into_iter().find(|&i| {
+        let rest = &src.text[i..];
+        [
+            "<<<<<<< ",
+            "=======\n",
+            "=======\r\n",
+            ">>>>>>> ",
+            "||||||| ",
+        ]
+        .iter()
+        .any(|m| rest.starts_with(m))
+            || rest == "======="
+    }) {
+        let (line, col) = src.line_col(at);
+        let message =
+            "a merge-conflict marker is left in the file; resolve the conflict first".into();
+        return Err(InputError::syntax(&src, line, col, message).into());
+    }
     let tree = SyntaxTree::parse(&src)?;
     if let Err((line, col, message)) = strict::check(&src.text) {
         let first = message.lines().next().unwrap_or("invalid YAML");

@@ -934,3 +934,81 @@ fn write_refuses_links_out_of_the_project() {
         );
     }
 }
+
+/// Every kind of bad input: exit 2, the file and the line where it goes
+/// wrong, nothing on stdout and nothing written.
+#[test]
+fn every_bad_input_kind_names_its_line() {
+    let dir = TempDir::new("cli-bad-kinds");
+    let cases: &[(&str, &[u8], &str)] = &[
+        (
+            "indent.yml",
+            b"services:\n  web:\n    image: x\n   ports: []\n",
+            ":4:",
+        ),
+        ("tabs.yml", b"services:\n\tweb:\n\t\timage: x\n", ":2:"),
+        (
+            "unclosed.yml",
+            b"services:\n  web:\n    image: \"nginx\n",
+            ":3:",
+        ),
+        (
+            "conflict.yml",
+            b"services:\n<<<<<<< HEAD\n  web: {}\n=======\n  api: {}\n>>>>>>> x\n",
+            ":2:1: error: a merge-conflict marker",
+        ),
+        (
+            "duplicate.yml",
+            b"services:\n  web:\n    image: a\n    image: b\n",
+            ":4:",
+        ),
+        ("alias.yml", b"services:\n  web: *nothing\n", ":2:"),
+        ("two-docs.yml", b"services: {}\n---\nservices: {}\n", ":2:1"),
+        ("scalar.yml", b"just text\n", ":1:1"),
+        ("list.yml", b"- a\n- b\n", ":1:1"),
+        ("services-list.yml", b"services:\n  - web\n", ":2:"),
+        (
+            "latin1.yml",
+            b"services:\n  web:\n    image: caf\xe9\n",
+            ":3:",
+        ),
+        (
+            "binary.yml",
+            b"services:\n  web:\n    image: a\x00b\n",
+            ":3:",
+        ),
+        ("empty.yml", b"", ":1:1"),
+        ("comments-only.yml", b"# nothing here yet\n", ":1:1"),
+    ];
+    for (name, bytes, at) in cases {
+        std::fs::write(dir.path().join(name), bytes).expect("write");
+        let out = support::run_in(dir.path(), &[name, "--write"], None);
+        let err = out.stderr_str();
+        assert_eq!(out.code, Some(2), "{name}: {err}");
+        assert!(out.stdout.is_empty(), "{name}");
+        assert!(err.starts_with(&format!("{name}{at}")), "{name}: {err}");
+        assert_eq!(
+            &std::fs::read(dir.path().join(name)).expect("read"),
+            bytes,
+            "{name}"
+        );
+    }
+    assert!(!dir.path().join("secrets").exists() && !dir.path().join(".env").exists());
+}
+
+/// A byte order mark is accepted and kept.
+#[test]
+fn a_byte_order_mark_is_kept() {
+    let dir = TempDir::new("cli-bom");
+    let text = "\u{feff}services:\n  web:\n    image: nginx:1.27\n";
+    std::fs::write(dir.path().join("compose.yml"), text).expect("write");
+    let out = support::run_in(dir.path(), &["compose.yml", "--write"], None);
+    assert_eq!(out.code, Some(0), "{}", out.stderr_str());
+    let written = std::fs::read_to_string(dir.path().join("compose.yml")).expect("read");
+    assert!(
+        written
+            .starts_with("\u{feff}services:\n  web:\n    image: nginx:1.27\n    read_only: true"),
+        "{written}"
+    );
+    assert_eq!(written.matches('\u{feff}').count(), 1);
+}
