@@ -108,8 +108,19 @@ fn run(src: SourceFile, settings: &settings::Settings, fix: bool) -> Result<Outc
         let first = match first.strip_prefix("error: line ") {
             Some(rest) => rest.split_once(": ").map_or(first, |(_, m)| m),
             None => first,
-        }
-        .to_string();
+        };
+        // The reader's limits guard against alias bombs and runaway
+        // nesting; say so in words.
+        let first = if first.contains("budget breached") && first.contains("Depth") {
+            "the file nests deeper than harden reads (a limit against runaway nesting)".to_string()
+        } else if first.contains("budget breached") {
+            format!(
+                "the file grows past harden's limit once its aliases are expanded (a guard against alias bombs; {})",
+                first.trim_start_matches("budget breached: ")
+            )
+        } else {
+            first.to_string()
+        };
         return Err(InputError::syntax(&src, line, col, first).into());
     }
     let mut model = ComposeModel::build(&src, &tree)?;

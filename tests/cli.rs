@@ -1012,3 +1012,37 @@ fn a_byte_order_mark_is_kept() {
     );
     assert_eq!(written.matches('\u{feff}').count(), 1);
 }
+
+/// Alias bombs and runaway nesting stop at the reader's limits with a
+/// clear error, not a hang or a stack overflow.
+#[test]
+fn resource_bombs_fail_cleanly() {
+    let dir = TempDir::new("cli-bombs");
+    let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12u8 {
+        let (name, prev) = ((b'a' + i) as char, (b'a' + i - 1) as char);
+        let refs = vec![format!("*{prev}"); 10].join(", ");
+        bomb.push_str(&format!("{name}: &{name} [{refs}]\n"));
+    }
+    bomb.push_str("services:\n  web:\n    image: nginx\n    labels: *l\n");
+    let mut nested = String::from("services:\n  web:\n    image: nginx\n    labels:\n");
+    for i in 0..200 {
+        nested.push_str(&format!("{}k{i}:\n", " ".repeat(6 + 2 * i)));
+    }
+    let flow = format!("a: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    for (name, text, says) in [
+        ("bomb.yml", bomb, "alias bombs"),
+        ("nested.yml", nested, "nests deeper"),
+        ("flow.yml", flow, "recursion limit"),
+    ] {
+        std::fs::write(dir.path().join(name), &text).expect("write");
+        let out = support::run_in(dir.path(), &[name, "--check"], None);
+        assert_eq!(out.code, Some(2), "{name}: {}", out.stderr_str());
+        assert!(
+            out.stderr_str().contains(says),
+            "{name}: {}",
+            out.stderr_str()
+        );
+        assert!(support::has_line_col(&out.stderr_str()), "{name}");
+    }
+}
