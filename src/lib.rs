@@ -1,9 +1,15 @@
 //! harden: makes Docker Compose files production-ready with minimal,
 //! byte-exact edits.
-// Input never makes harden panic: no unwrap, expect or panic outside tests.
+// Input never makes harden panic: no unwrap, expect, panic or unchecked
+// indexing outside tests.
 #![cfg_attr(
     not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
 )]
 
 pub mod dotenv;

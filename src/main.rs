@@ -1,7 +1,12 @@
 //! The `harden` command line.
 #![cfg_attr(
     not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
 )]
 
 use std::collections::BTreeSet;
@@ -290,7 +295,10 @@ fn read_source(file: &str) -> Result<SourceFile, HardenError> {
         read_regular(path, COMPOSE_LIMIT).map_err(|e| io_err(e.to_string()))?
     };
     let text = String::from_utf8(bytes).map_err(|e| {
-        let before = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let before = e
+            .as_bytes()
+            .get(..e.utf8_error().valid_up_to())
+            .unwrap_or_default();
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
         let col = before.len()
             - before

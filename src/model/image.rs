@@ -32,13 +32,13 @@ impl ImageRef {
             None => (rest, None),
         };
         let mut parts: Vec<&str> = name.split('/').collect();
-        if parts.len() > 1 {
-            let first = parts[0];
-            if first.contains('.') || first.contains(':') || first == "localhost" {
-                parts.remove(0);
-            }
+        if parts.len() > 1
+            && let Some(first) = parts.first()
+            && (first.contains('.') || first.contains(':') || *first == "localhost")
+        {
+            parts.remove(0);
         }
-        if parts.len() > 1 && parts[0] == "library" {
+        if parts.len() > 1 && parts.first() == Some(&"library") {
             parts.remove(0);
         }
 

@@ -1,5 +1,9 @@
 //! The typed Compose model: services with their effective keys (merge keys
 //! and same-file `extends` resolved), each key knowing where it came from.
+#![allow(
+    clippy::indexing_slicing,
+    reason = "service positions index vectors built alongside the service list"
+)]
 
 pub mod image;
 pub mod mount;
@@ -725,7 +729,10 @@ pub fn short_volume_target(spec: &str) -> Option<String> {
         [only] => only,
         // A Windows drive letter (`C:\x:/y`) splits into more parts; the
         // target is the first part that starts with `/` after the source.
-        [_, rest @ ..] => rest.iter().find(|p| p.starts_with('/')).unwrap_or(&rest[0]),
+        [_, first, rest @ ..] => std::iter::once(first)
+            .chain(rest)
+            .find(|p| p.starts_with('/'))
+            .unwrap_or(first),
         [] => return None,
     };
     Some(target.to_string())

@@ -384,17 +384,29 @@ fn invocation(errors: &[ReportError]) -> Value {
             });
             if let Some(file) = &err.file {
                 let mut location = json!({ "artifactLocation": { "uri": uri(file) } });
-                if err.line > 0 {
-                    location["region"] = json!({ "startLine": err.line });
+                if err.line > 0
+                    && let Some(object) = location.as_object_mut()
+                {
+                    object.insert("region".into(), json!({ "startLine": err.line }));
                 }
-                notification["locations"] = json!([{ "physicalLocation": location }]);
+                if let Some(object) = notification.as_object_mut() {
+                    object.insert(
+                        "locations".into(),
+                        json!([{ "physicalLocation": location }]),
+                    );
+                }
             }
             notification
         })
         .collect();
     let mut invocation = json!({ "executionSuccessful": errors.is_empty() });
-    if !notifications.is_empty() {
-        invocation["toolExecutionNotifications"] = Value::Array(notifications);
+    if !notifications.is_empty()
+        && let Some(object) = invocation.as_object_mut()
+    {
+        object.insert(
+            "toolExecutionNotifications".into(),
+            Value::Array(notifications),
+        );
     }
     invocation
 }

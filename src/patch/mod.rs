@@ -387,7 +387,10 @@ impl<'a> Patcher<'a> {
         let after = self
             .flow_ranges
             .partition_point(|&(start, _)| start < offset);
-        after > 0 && offset < self.flow_ranges[after - 1].1
+        after
+            .checked_sub(1)
+            .and_then(|i| self.flow_ranges.get(i))
+            .is_some_and(|&(_, end)| offset < end)
     }
 
     /// Column (in bytes, which for indentation are spaces) of an offset.

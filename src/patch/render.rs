@@ -134,12 +134,13 @@ fn looks_numeric(s: &str) -> bool {
 
 fn looks_like_date(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() >= 10
-        && b[..4].iter().all(u8::is_ascii_digit)
-        && b[4] == b'-'
-        && b[5..7].iter().all(u8::is_ascii_digit)
-        && b[7] == b'-'
-        && b[8..10].iter().all(u8::is_ascii_digit)
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    digits(0..4)
+        && b.get(4) == Some(&b'-')
+        && digits(5..7)
+        && b.get(7) == Some(&b'-')
+        && digits(8..10)
 }
 
 /// A value in flow style: `[a, b]`, `{k: v}`.
@@ -214,10 +215,11 @@ pub fn block_items(out: &mut String, items: &[NewValue], dash: usize, style: Sty
         out.push_str("- ");
         match item {
             NewValue::Map(entries) if !entries.is_empty() => {
+                let (head, rest) = entries.split_at(1);
                 let mut first = String::new();
-                block_entries(&mut first, &entries[..1], 0, style);
+                block_entries(&mut first, head, 0, style);
                 out.push_str(&first);
-                block_entries(out, &entries[1..], dash + 2, style);
+                block_entries(out, rest, dash + 2, style);
             }
             NewValue::Str(s) => {
                 out.push_str(&quote_for_block(s));

@@ -170,10 +170,12 @@ impl Rule for FlatNetwork {
             // Services that could reach it before and are not known to use
             // it lose it: say so, since a reference harden cannot see (a
             // config file, a hard-coded address) would break at run time.
-            let before = &networks_of[ctx.model.position(backend)];
+            let before = networks_of
+                .get(ctx.model.position(backend))
+                .map_or(&[][..], Vec::as_slice);
             // Bystanders on the backend's networks that do not join the
             // internal one; one network (the usual case) needs no merging.
-            let (count, shown): (usize, Vec<&str>) = match before.as_slice() {
+            let (count, shown): (usize, Vec<&str>) = match before {
                 [one] => {
                     let list = losers.get(one.as_str()).map_or(&[][..], Vec::as_slice);
                     (
@@ -445,7 +447,7 @@ impl References {
         }
         indexes
             .into_iter()
-            .map(|i| &ctx.model.services[i])
+            .filter_map(|i| ctx.model.services.get(i))
             .filter(|s| s.name != backend.name)
             .collect()
     }

@@ -726,7 +726,13 @@ pub fn parents_first<'c>(
     let services = &ctx.model.services;
     let mut done: Vec<Option<Finding>> = vec![None; services.len()];
     for i in ctx.model.parents_first() {
-        done[i] = check(&services[i], &done).filter(|f| !ignored(ctx, f));
+        let Some(service) = services.get(i) else {
+            continue;
+        };
+        let result = check(service, &done).filter(|f| !ignored(ctx, f));
+        if let Some(slot) = done.get_mut(i) {
+            *slot = result;
+        }
     }
     done.into_iter().flatten().collect()
 }

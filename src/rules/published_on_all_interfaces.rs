@@ -122,7 +122,9 @@ fn bind_backend(label: &str, unbound: Vec<Unbound>, message: &mut String) -> Vec
             "; binding to {LOOPBACK} keeps {label} reachable from this host only"
         ));
     }
-    let one_reason = kept.windows(2).all(|w| w[0].1 == w[1].1);
+    let one_reason = kept
+        .windows(2)
+        .all(|w| w.first().map(|k| k.1) == w.last().map(|k| k.1));
     match kept.first() {
         None => {}
         Some((_, why)) if edits.is_empty() && one_reason => {
@@ -238,7 +240,12 @@ fn short_binding(spec: &str) -> Binding {
     match parts.as_slice() {
         [only] | [only, _] if only.contains('$') && !only_ports(only) => Binding::Bound,
         [_] | [_, _] => Binding::All { ipv6: false },
-        _ => address_binding(&parts[..parts.len() - 2].join(":"), parts.len() > 3),
+        _ => {
+            let address = parts
+                .get(..parts.len().saturating_sub(2))
+                .unwrap_or_default();
+            address_binding(&address.join(":"), parts.len() > 3)
+        }
     }
 }
 
