@@ -58,7 +58,7 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
 
     // A parent in this file that gets cap_drop passes it on through
     // extends (lists are appended): add only extra caps.
-    if let Some(parent) = adding_ancestor(ctx, service, done) {
+    if let Some(parent) = super::editing_ancestor(ctx, service, done) {
         // What the parent will hold after this run reaches this service
         // through `extends`; add only what it will not.
         let mut ancestors = Vec::new();
@@ -139,24 +139,6 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
     }
     finding.edits = edits;
     Some(finding)
-}
-
-/// The nearest service this one extends (at any depth) that gets edits from
-/// this rule in this run, which then reach this one through `extends`.
-fn adding_ancestor<'m>(
-    ctx: &Context<'m>,
-    service: &Service,
-    done: &[Option<Finding>],
-) -> Option<&'m Service> {
-    let mut next = super::extends_parent(ctx, service);
-    while let Some(p) = next {
-        let finding = done.get(ctx.model.position(p)).and_then(Option::as_ref);
-        if finding.is_some_and(|f| !f.edits.is_empty()) {
-            return Some(p);
-        }
-        next = super::extends_parent(ctx, p).filter(|pp| pp.name != service.name);
-    }
-    None
 }
 
 /// The capabilities to add back after `cap_drop: [ALL]`, and why.

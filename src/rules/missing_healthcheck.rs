@@ -27,16 +27,8 @@ impl Rule for MissingHealthcheck {
     fn check(&self, ctx: &Context) -> Vec<Finding> {
         super::parents_first(ctx, |service, done| {
             // A parent in this file that gets one passes it on through `extends`.
-            let mut ancestor = super::extends_parent(ctx, service);
-            while let Some(parent) = ancestor {
-                if done
-                    .get(ctx.model.position(parent))
-                    .and_then(Option::as_ref)
-                    .is_some_and(|f| !f.edits.is_empty())
-                {
-                    return None;
-                }
-                ancestor = super::extends_parent(ctx, parent).filter(|p| p.name != service.name);
+            if super::editing_ancestor(ctx, service, done).is_some() {
+                return None;
             }
             check_service(ctx, service)
         })

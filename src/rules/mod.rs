@@ -737,6 +737,29 @@ pub fn parents_first<'c>(
     done.into_iter().flatten().collect()
 }
 
+/// The nearest service this one extends (at any depth) that gets edits
+/// from the same rule in this run, which then reach this one through
+/// `extends`. `done` holds the results of the services checked before
+/// (parents come first, see [`parents_first`]).
+pub fn editing_ancestor<'m>(
+    ctx: &Context<'m>,
+    service: &Service,
+    done: &[Option<Finding>],
+) -> Option<&'m Service> {
+    let mut next = extends_parent(ctx, service);
+    while let Some(parent) = next {
+        let edits = done
+            .get(ctx.model.position(parent))
+            .and_then(Option::as_ref)
+            .is_some_and(|f| !f.edits.is_empty());
+        if edits {
+            return Some(parent);
+        }
+        next = extends_parent(ctx, parent).filter(|p| p.name != service.name);
+    }
+    None
+}
+
 /// Every service that extends `service` in this file, directly or through
 /// others: Compose merges into them whatever `service` gets.
 pub fn extends_children<'m>(ctx: &Context<'m>, service: &Service) -> Vec<&'m Service> {

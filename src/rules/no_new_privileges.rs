@@ -69,16 +69,8 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
         return Some(Finding::unseen(ID, service, at, message));
     }
     // A parent in this file that gets it passes it on through extends.
-    let mut next = super::extends_parent(ctx, service);
-    while let Some(parent) = next {
-        let adds = done
-            .get(ctx.model.position(parent))
-            .and_then(Option::as_ref)
-            .is_some_and(|f| !f.edits.is_empty());
-        if adds {
-            return None;
-        }
-        next = super::extends_parent(ctx, parent).filter(|p| p.name != service.name);
+    if super::editing_ancestor(ctx, service, done).is_some() {
+        return None;
     }
 
     match extend_list(ctx, service, "security_opt", &[OPTION.to_string()]) {

@@ -198,7 +198,7 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
     }
 
     // Limits added to a parent in this file reach it through extends.
-    if lineage_adds(ctx, service, done) {
+    if super::editing_ancestor(ctx, service, done).is_some() {
         return None;
     }
 
@@ -273,24 +273,6 @@ fn check_service(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> 
     }
     finding.edits = edits;
     Some(finding)
-}
-
-/// Whether a service this one extends (at any depth) gets limits from this
-/// run, which then reach this one through `extends`. `done` holds the
-/// results of the services checked before (parents come first).
-fn lineage_adds(ctx: &Context, service: &Service, done: &[Option<Finding>]) -> bool {
-    let mut next = super::extends_parent(ctx, service);
-    while let Some(p) = next {
-        let adds = done
-            .get(ctx.model.position(p))
-            .and_then(Option::as_ref)
-            .is_some_and(|f| !f.edits.is_empty());
-        if adds {
-            return true;
-        }
-        next = super::extends_parent(ctx, p).filter(|pp| pp.name != service.name);
-    }
-    false
 }
 
 /// Edits that put `limits` (and a memory reservation) under
