@@ -130,7 +130,9 @@ fn run(src: SourceFile, settings: &settings::Settings, fix: bool) -> Result<Outc
         return Err(InputError::syntax(&src, line, col, first).into());
     }
     let mut model = ComposeModel::build(&src, &tree)?;
-    mark_partial_services(&src, &tree, &mut model);
+    // Read once: the verifier marks the output's services the same way.
+    let base = src.path.as_deref().and_then(layers::base_of);
+    mark_partial_services(base.as_ref(), &tree, &mut model);
     let dir = src.path.as_deref().map(|p| match p.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -139,6 +141,7 @@ fn run(src: SourceFile, settings: &settings::Settings, fix: bool) -> Result<Outc
     if let Some(path) = src.path.as_deref() {
         around.layers = layers::layers_over(path);
     }
+    around.base = base;
     let settings = settings
         .clone()
         .with_compose(&src, &tree, &model, &rules::rule_ids())?;
@@ -208,8 +211,11 @@ fn run(src: SourceFile, settings: &settings::Settings, fix: bool) -> Result<Outc
 /// Marks the services whose definition continues in another layer of the
 /// project: those a base file beside this layer also defines, and those
 /// with no image or build, which cannot run from this file alone.
-pub(crate) fn mark_partial_services(src: &SourceFile, tree: &SyntaxTree, model: &mut ComposeModel) {
-    let base = src.path.as_deref().and_then(layers::base_of);
+pub(crate) fn mark_partial_services(
+    base: Option<&(String, Vec<String>)>,
+    tree: &SyntaxTree,
+    model: &mut ComposeModel,
+) {
     let unlike: Vec<Option<String>> = model
         .services
         .iter()
@@ -229,7 +235,7 @@ pub(crate) fn mark_partial_services(src: &SourceFile, tree: &SyntaxTree, model: 
         let runnable = ["image", "build", "extends"]
             .iter()
             .any(|key| service.field(key).is_some());
-        if let Some((name, services)) = &base
+        if let Some((name, services)) = base
             && services.contains(&service.name)
         {
             service.split = true;

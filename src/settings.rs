@@ -184,16 +184,18 @@ impl Settings {
         // A setting for a service the file does not have is a typo, unless
         // another layer of the project beside it (`compose.override.yaml`)
         // defines the service: one harden.toml serves them all.
-        let siblings = src
-            .path
-            .as_deref()
-            .map(crate::layers::sibling_services)
-            .unwrap_or_default();
+        let missing: Vec<&String> = self
+            .services
+            .keys()
+            .filter(|name| model.service(name).is_none())
+            .collect();
+        // The files beside it are read only when a name needs them.
+        let siblings = match (&self.toml, src.path.as_deref()) {
+            (Some(_), Some(path)) if !missing.is_empty() => crate::layers::sibling_services(path),
+            _ => Default::default(),
+        };
         if let Some((file, text)) = &self.toml
-            && let Some(name) = self
-                .services
-                .keys()
-                .find(|name| model.service(name).is_none() && !siblings.contains(*name))
+            && let Some(name) = missing.into_iter().find(|name| !siblings.contains(*name))
         {
             let toml_src = SourceFile::new(file, None, text.clone());
             let header = format!("[services.{name}]");

@@ -19,6 +19,8 @@ pub struct Surroundings {
     pub env_files: BTreeMap<String, BTreeMap<String, String>>,
     /// For a base file, the layers beside it that Compose merges over it.
     pub layers: Vec<crate::layers::Layer>,
+    /// For a layer file, the base file beside it and its service names.
+    pub base: Option<(String, Vec<String>)>,
 }
 
 impl Surroundings {
@@ -46,6 +48,7 @@ impl Surroundings {
             dotenv,
             env_files,
             layers: Vec::new(),
+            base: None,
         }
     }
 

@@ -34,7 +34,7 @@ pub fn verify(
         SyntaxTree::parse(&out_src).map_err(|e| format!("patched YAML does not parse: {e}"))?;
     let mut model = ComposeModel::build(&out_src, &tree)
         .map_err(|e| format!("patched YAML is not a Compose file: {e}"))?;
-    crate::mark_partial_services(&out_src, &tree, &mut model);
+    crate::mark_partial_services(around.base.as_ref(), &tree, &mut model);
 
     // The strict reader must accept the output whenever it accepted the
     // input (`harden` only gets here when it did): harden never turns a
