@@ -72,8 +72,162 @@ pub fn audit(src: SourceFile, settings: &settings::Settings) -> Result<Outcome, 
 }
 
 fn run(src: SourceFile, settings: &settings::Settings, fix: bool) -> Result<Outcome, HardenError> {
-    // The syntax tree reports syntax errors and duplicate keys with every
-    // location; serde-saphyr then checks merge keys and alias budgets.
+    let reading = Reading::new(src, settings)?;
+    let findings = reading.check();
+    if !fix {
+        let patched = reading.src.text.clone();
+        return Ok(Outcome {
+            src: reading.src,
+            findings,
+            patched,
+            moved: Vec::new(),
+        });
+    }
+    let (plan, moved) = plan(&findings);
+    let patched = reading.patch(&plan)?;
+    if !plan.is_empty() {
+        reading.verify(&plan, &patched, &moved)?;
+    }
+    Ok(Outcome {
+        src: reading.src,
+        findings,
+        patched,
+        moved,
+    })
+}
+
+/// One compose file read into everything the rules look at: the syntax
+/// tree, the model, the files beside it and the settings. The pipeline's
+/// stages are its methods, in order: [`Reading::new`] (parse to model),
+/// [`Reading::check`] (rules), [`plan`], [`Reading::patch`] and
+/// [`Reading::verify`]; `harden` and `audit` run them, and so do the
+/// benchmarks, stage by stage.
+pub struct Reading {
+    pub src: SourceFile,
+    pub tree: SyntaxTree,
+    pub model: ComposeModel,
+    /// serde-saphyr's independent reading of the text, merges resolved;
+    /// `None` for custom tags (`!reset`) it cannot express as values.
+    pub values: Option<serde_json::Value>,
+    pub around: Surroundings,
+    pub settings: settings::Settings,
+}
+
+impl Reading {
+    /// Parses the text, builds the model, reads the `.env`, `env_file`s
+    /// and layers beside the file and merges its settings.
+    pub fn new(src: SourceFile, settings: &settings::Settings) -> Result<Reading, HardenError> {
+        precheck(&src)?;
+        let tree = SyntaxTree::parse(&src)?;
+        let values = strict_read(&src)?;
+        let mut model = ComposeModel::build(&src, &tree)?;
+        // Read once: the verifier marks the output's services the same way.
+        let base = src.path.as_deref().and_then(layers::base_of);
+        mark_partial_services(base.as_ref(), &tree, &mut model);
+        let dir = src.path.as_deref().map(|p| match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        });
+        let mut around = Surroundings::load(dir.as_deref(), &tree, &model);
+        if let Some(path) = src.path.as_deref() {
+            around.layers = layers::layers_over(path);
+        }
+        around.base = base;
+        let settings = settings
+            .clone()
+            .with_compose(&src, &tree, &model, &rules::rule_ids())?;
+        Ok(Reading {
+            src,
+            tree,
+            model,
+            values,
+            around,
+            settings,
+        })
+    }
+
+    fn context(&self) -> Context<'_> {
+        Context::new(
+            &self.src,
+            &self.tree,
+            &self.model,
+            Knowledge::builtin(),
+            &self.around,
+            &self.settings,
+        )
+    }
+
+    /// Every rule's findings, with harden's notices, minus what the
+    /// settings turn off.
+    pub fn check(&self) -> Vec<Finding> {
+        let ctx = self.context();
+        let mut findings = rules::check_all(&ctx);
+        findings.extend(unknown_images(&ctx, &findings));
+        findings.extend(file_notes(&self.tree, &self.model));
+        findings.extend(anchored_service_notes(&self.tree, &self.model, &findings));
+        findings.retain(|f| {
+            !self
+                .settings
+                .ignores(f.rule, f.service.as_deref().unwrap_or(""))
+        });
+        findings
+    }
+
+    /// The text with every planned edit applied, in one pass.
+    pub fn patch(&self, plan: &EditPlan) -> Result<String, HardenError> {
+        patch::Patcher::new(&self.src, &self.tree)
+            .apply(plan)
+            .map_err(|message| self.internal(message))
+    }
+
+    /// The last gate: see [`verify::verify`].
+    pub fn verify(
+        &self,
+        plan: &EditPlan,
+        patched: &str,
+        moved: &[MovedValue],
+    ) -> Result<(), HardenError> {
+        verify::verify(
+            &self.src,
+            &self.model,
+            &self.tree,
+            self.values.as_ref(),
+            plan,
+            patched,
+            &self.around.with_moved(moved),
+            &self.settings,
+        )
+        .map_err(|message| {
+            // For bug reports: where the rejected text can be inspected.
+            if let Some(path) = std::env::var_os("HARDEN_DUMP_REJECTED") {
+                let _ = std::fs::write(path, patched);
+            }
+            self.internal(message)
+        })
+    }
+
+    fn internal(&self, message: String) -> HardenError {
+        HardenError::Internal {
+            file: self.src.display_name.clone(),
+            message,
+        }
+    }
+}
+
+/// The edits of every finding, in order, and the values they move out of
+/// the file.
+pub fn plan(findings: &[Finding]) -> (EditPlan, Vec<MovedValue>) {
+    let mut plan = EditPlan::default();
+    let mut moved = Vec::new();
+    for finding in findings {
+        plan.edits.extend(finding.edits.iter().cloned());
+        moved.extend(finding.moved.iter().cloned());
+    }
+    (plan, moved)
+}
+
+/// Text-level problems the YAML reader would report far from the point.
+fn precheck(src: &SourceFile) -> Result<(), HardenError> {
     // Old Mac line breaks (a bare CR) would mix with the LF of new lines.
     if let Some(at) = src
         .text
@@ -84,7 +238,7 @@ fn run(src: SourceFile, settings: &settings::Settings, fix: bool) -> Result<Outc
         let (line, col) = src.line_col(at);
         let message = "line breaks here are a bare CR; convert the file to LF or CRLF line endings"
             .to_string();
-        return Err(InputError::syntax(&src, line, col, message).into());
+        return Err(InputError::syntax(src, line, col, message).into());
     }
     // A merge-conflict marker committed by mistake reads as a YAML error
     // far from the point; say what it is.
@@ -105,107 +259,38 @@ fn run(src: SourceFile, settings: &settings::Settings, fix: bool) -> Result<Outc
         let (line, col) = src.line_col(at);
         let message =
             "a merge-conflict marker is left in the file; resolve the conflict first".into();
-        return Err(InputError::syntax(&src, line, col, message).into());
+        return Err(InputError::syntax(src, line, col, message).into());
     }
-    let tree = SyntaxTree::parse(&src)?;
-    if let Err((line, col, message)) = strict::check(&src.text) {
-        let first = message.lines().next().unwrap_or("invalid YAML");
-        // serde-saphyr repeats the position inside its message.
-        let first = match first.strip_prefix("error: line ") {
-            Some(rest) => rest.split_once(": ").map_or(first, |(_, m)| m),
-            None => first,
-        };
-        // The reader's limits guard against alias bombs and runaway
-        // nesting; say so in words.
-        let first = if first.contains("budget breached") && first.contains("Depth") {
-            "the file nests deeper than harden reads (a limit against runaway nesting)".to_string()
-        } else if first.contains("budget breached") {
-            format!(
-                "the file grows past harden's limit once its aliases are expanded (a guard against alias bombs; {})",
-                first.trim_start_matches("budget breached: ")
-            )
-        } else {
-            first.to_string()
-        };
-        return Err(InputError::syntax(&src, line, col, first).into());
-    }
-    let mut model = ComposeModel::build(&src, &tree)?;
-    // Read once: the verifier marks the output's services the same way.
-    let base = src.path.as_deref().and_then(layers::base_of);
-    mark_partial_services(base.as_ref(), &tree, &mut model);
-    let dir = src.path.as_deref().map(|p| match p.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    });
-    let mut around = Surroundings::load(dir.as_deref(), &tree, &model);
-    if let Some(path) = src.path.as_deref() {
-        around.layers = layers::layers_over(path);
-    }
-    around.base = base;
-    let settings = settings
-        .clone()
-        .with_compose(&src, &tree, &model, &rules::rule_ids())?;
-    let ctx = Context::new(
-        &src,
-        &tree,
-        &model,
-        Knowledge::builtin(),
-        &around,
-        &settings,
-    );
-    let mut findings = rules::check_all(&ctx);
-    findings.extend(unknown_images(&ctx, &findings));
-    findings.extend(file_notes(&tree, &model));
-    findings.extend(anchored_service_notes(&tree, &model, &findings));
-    findings.retain(|f| !settings.ignores(f.rule, f.service.as_deref().unwrap_or("")));
+    Ok(())
+}
 
-    if !fix {
-        let patched = src.text.clone();
-        return Ok(Outcome {
-            src,
-            findings,
-            patched,
-            moved: Vec::new(),
-        });
-    }
-    let mut plan = EditPlan::default();
-    let mut moved = Vec::new();
-    for finding in &findings {
-        plan.edits.extend(finding.edits.iter().cloned());
-        moved.extend(finding.moved.iter().cloned());
-    }
-    let internal = |message: String| HardenError::Internal {
-        file: src.display_name.clone(),
-        message,
+/// serde-saphyr checks merge keys and alias budgets after the syntax tree
+/// has reported syntax errors and duplicate keys with every location; its
+/// reading is what the verifier compares the output with.
+fn strict_read(src: &SourceFile) -> Result<Option<serde_json::Value>, HardenError> {
+    let (line, col, message) = match strict::read(&src.text) {
+        Ok(values) => return Ok(values),
+        Err(err) => err,
     };
-    let patched = patch::Patcher::new(&src, &tree)
-        .apply(&plan)
-        .map_err(internal)?;
-    if !plan.is_empty() {
-        verify::verify(
-            &src,
-            &model,
-            &tree,
-            &plan,
-            &patched,
-            &around.with_moved(&moved),
-            &settings,
+    let first = message.lines().next().unwrap_or("invalid YAML");
+    // serde-saphyr repeats the position inside its message.
+    let first = match first.strip_prefix("error: line ") {
+        Some(rest) => rest.split_once(": ").map_or(first, |(_, m)| m),
+        None => first,
+    };
+    // The reader's limits guard against alias bombs and runaway nesting;
+    // say so in words.
+    let first = if first.contains("budget breached") && first.contains("Depth") {
+        "the file nests deeper than harden reads (a limit against runaway nesting)".to_string()
+    } else if first.contains("budget breached") {
+        format!(
+            "the file grows past harden's limit once its aliases are expanded (a guard against alias bombs; {})",
+            first.trim_start_matches("budget breached: ")
         )
-        .map_err(|message| {
-            // For bug reports: where the rejected text can be inspected.
-            if let Some(path) = std::env::var_os("HARDEN_DUMP_REJECTED") {
-                let _ = std::fs::write(path, &patched);
-            }
-            internal(message)
-        })?;
-    }
-
-    Ok(Outcome {
-        src,
-        findings,
-        patched,
-        moved,
-    })
+    } else {
+        first.to_string()
+    };
+    Err(InputError::syntax(src, line, col, first).into())
 }
 
 /// Marks the services whose definition continues in another layer of the

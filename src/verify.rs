@@ -13,18 +13,58 @@ use crate::source::{Eol, SourceFile};
 use crate::surroundings::Surroundings;
 use crate::syntax::SyntaxTree;
 
+/// Outputs from this size on are read back by serde-saphyr on a second
+/// thread while the syntax tree and the rules' second run take the first;
+/// below it, starting a thread costs more than it saves.
+const PARALLEL_FROM: usize = 64 * 1024;
+
 /// Checks `patched` against the original; the error says what broke.
+/// `before` is serde-saphyr's reading of the original, `None` when it
+/// could not express it as plain values (custom tags such as `!reset`).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the verifier sees the whole run: input, its two readings, plan, output and what surrounds them"
+)]
 pub fn verify(
     original: &SourceFile,
     original_model: &ComposeModel,
     original_tree: &SyntaxTree,
+    before: Option<&Value>,
     plan: &EditPlan,
     patched: &str,
     around: &Surroundings,
     settings: &crate::settings::Settings,
 ) -> Result<(), String> {
     check_line_endings(original, patched)?;
+    let values = || compare_values(original_tree, original_model, before, plan, patched);
+    let (second_run, values) = if patched.len() >= PARALLEL_FROM {
+        std::thread::scope(|scope| {
+            let values = scope.spawn(values);
+            let second_run = second_run(original, patched, around, settings);
+            let values = values
+                .join()
+                .unwrap_or_else(|_| Err("the value comparison stopped unexpectedly".into()));
+            (second_run, values)
+        })
+    } else {
+        (second_run(original, patched, around, settings), values())
+    };
+    // Reported in the order a reader checks: does it parse, is anything
+    // lost or unplanned, is there anything left to do.
+    let idempotent = second_run?;
+    values?;
+    idempotent
+}
 
+/// The output through harden's own reader and the rules once more: the
+/// outer error when it no longer reads, the inner one when a rule would
+/// still change it.
+fn second_run(
+    original: &SourceFile,
+    patched: &str,
+    around: &Surroundings,
+    settings: &crate::settings::Settings,
+) -> Result<Result<(), String>, String> {
     let out_src = SourceFile::new(
         &original.display_name,
         original.path.as_deref(),
@@ -36,70 +76,6 @@ pub fn verify(
         .map_err(|e| format!("patched YAML is not a Compose file: {e}"))?;
     crate::mark_partial_services(around.base.as_ref(), &tree, &mut model);
 
-    // The strict reader must accept the output whenever it accepted the
-    // input (`harden` only gets here when it did): harden never turns a
-    // readable file into an unreadable one. Each text is read once.
-    let before = crate::strict::read_value(&original.text);
-    let after = match &before {
-        Some(_) => Some(
-            crate::strict::read_value(patched)
-                .ok_or("patched YAML can no longer be read as plain values")?,
-        ),
-        None => {
-            // Custom tags (`!reset`) keep serde-saphyr from building
-            // values; it must still accept the syntax.
-            if let Err((line, col, message)) = crate::strict::check(patched) {
-                let first = message.lines().next().unwrap_or("");
-                return Err(format!("patched YAML is rejected at {line}:{col}: {first}"));
-            }
-            None
-        }
-    };
-
-    // Nothing lost: every value of the input, read independently by
-    // serde-saphyr with merges resolved, is still there unless an edit
-    // meant to change it.
-    if let (Some(before), Some(after)) = (before, after) {
-        let changed = changed_paths(plan);
-        let mut old = BTreeMap::new();
-        flatten("", &before, &mut old);
-        let mut new = BTreeMap::new();
-        flatten("", &after, &mut new);
-        for (path, value) in &old {
-            if changed.is_changed(path, value) || new.get(path) == Some(value) {
-                continue;
-            }
-            // An empty `{}` or `[]` that gained entries is kept, not lost.
-            let emptied = matches!(value, Value::Object(m) if m.is_empty())
-                || matches!(value, Value::Array(a) if a.is_empty());
-            if emptied && new.keys().any(|k| k.starts_with(&format!("{path}/"))) {
-                continue;
-            }
-            return Err(format!("value at {path} changed or disappeared"));
-        }
-
-        // Nothing unplanned: every new value is one the plan added, where
-        // the plan put it.
-        let mut expected = planned_additions(plan, &old);
-        inherit_through_anchors(original_tree, original_model, &mut expected);
-        for (path, value) in &expected {
-            if new.get(path) != Some(value) {
-                return Err(format!("the planned value at {path} is not in the output"));
-            }
-        }
-        for (path, value) in &new {
-            if old.get(path) == Some(value)
-                || expected.contains_key(path)
-                || changed.is_changed(path, value)
-            {
-                continue;
-            }
-            return Err(format!(
-                "the output has a value at {path} that no edit planned"
-            ));
-        }
-    }
-
     // Idempotence: the rules must have nothing left to do.
     let ctx = Context::new(
         &out_src,
@@ -109,17 +85,201 @@ pub fn verify(
         around,
         settings,
     );
-    if let Some(left) = rules::check_all(&ctx)
-        .into_iter()
-        .find(|f| !f.edits.is_empty())
+    Ok(
+        match rules::check_all(&ctx)
+            .into_iter()
+            .find(|f| !f.edits.is_empty())
+        {
+            Some(left) => Err(format!(
+                "a second run would change the file again ({} on {})",
+                left.rule,
+                left.service.as_deref().unwrap_or("the file")
+            )),
+            None => Ok(()),
+        },
+    )
+}
+
+/// The output read by serde-saphyr, independently of harden's reader,
+/// against its reading of the input. The strict reader must accept the
+/// output whenever it accepted the input (harden only gets here when it
+/// did): harden never turns a readable file into an unreadable one.
+fn compare_values(
+    original_tree: &SyntaxTree,
+    original_model: &ComposeModel,
+    before: Option<&Value>,
+    plan: &EditPlan,
+    patched: &str,
+) -> Result<(), String> {
+    let Some(before) = before else {
+        // Custom tags (`!reset`) keep serde-saphyr from building values;
+        // it must still accept the syntax.
+        if let Err((line, col, message)) = crate::strict::check(patched) {
+            let first = message.lines().next().unwrap_or("");
+            return Err(format!("patched YAML is rejected at {line}:{col}: {first}"));
+        }
+        return Ok(());
+    };
+    let after = crate::strict::read_value(patched)
+        .ok_or("patched YAML can no longer be read as plain values")?;
+
+    let changed = changed_paths(plan);
+    let mut expected = planned_additions(plan, before);
+    inherit_through_anchors(original_tree, original_model, &mut expected);
+    let mut walk = Walk {
+        changed: &changed,
+        expected: &expected,
+        matched: 0,
+        lost: None,
+        unplanned: None,
+    };
+    walk.visit(Some(before), Some(&after), &mut String::new());
+    // Nothing lost: every value of the input is still there unless an
+    // edit meant to change it.
+    if let Some(path) = walk.lost {
+        return Err(format!("value at {path} changed or disappeared"));
+    }
+    // Every value the plan added is where the plan put it.
+    if walk.matched != expected.len()
+        && let Some((path, _)) = expected
+            .iter()
+            .find(|(path, value)| lookup(&after, path) != Some(*value))
     {
+        return Err(format!("the planned value at {path} is not in the output"));
+    }
+    // Nothing unplanned: every new value is one the plan added.
+    if let Some(path) = walk.unplanned {
         return Err(format!(
-            "a second run would change the file again ({} on {})",
-            left.rule,
-            left.service.as_deref().unwrap_or("the file")
+            "the output has a value at {path} that no edit planned"
         ));
     }
     Ok(())
+}
+
+/// One walk over both readings at once, leaf by leaf, by path (`a/b/0`).
+/// A leaf is a scalar or an empty mapping or sequence.
+struct Walk<'a> {
+    changed: &'a Changed,
+    expected: &'a BTreeMap<String, Value>,
+    /// How many planned leaves the output holds with the planned value.
+    matched: usize,
+    /// The first input leaf the output lost or changed unplanned.
+    lost: Option<String>,
+    /// The first output leaf no edit planned.
+    unplanned: Option<String>,
+}
+
+impl Walk<'_> {
+    fn visit(&mut self, old: Option<&Value>, new: Option<&Value>, path: &mut String) {
+        let old_leaf = old.filter(|v| is_leaf(v));
+        let new_leaf = new.filter(|v| is_leaf(v));
+        if let Some(value) = old_leaf
+            && self.lost.is_none()
+        {
+            // An empty `{}` or `[]` that gained entries is kept, not lost.
+            let filled = is_empty_container(value) && new.is_some_and(|n| !is_leaf(n));
+            if !(new_leaf == Some(value) || filled || self.changed.is_changed(path, value)) {
+                self.lost = Some(path.clone());
+            }
+        }
+        if let Some(value) = new_leaf {
+            let planned = self.expected.get(path.as_str());
+            if planned == Some(value) {
+                self.matched += 1;
+            }
+            if self.unplanned.is_none()
+                && old_leaf != Some(value)
+                && planned.is_none()
+                && !self.changed.is_changed(path, value)
+            {
+                self.unplanned = Some(path.clone());
+            }
+        }
+
+        let len = path.len();
+        match (old, new) {
+            (Some(Value::Object(a)), Some(Value::Object(b))) => {
+                for (key, value) in a {
+                    push_segment(path, key);
+                    self.visit(Some(value), b.get(key), path);
+                    path.truncate(len);
+                }
+                for (key, value) in b.iter().filter(|(key, _)| !a.contains_key(*key)) {
+                    push_segment(path, key);
+                    self.visit(None, Some(value), path);
+                    path.truncate(len);
+                }
+            }
+            (Some(Value::Array(a)), Some(Value::Array(b))) => {
+                for i in 0..a.len().max(b.len()) {
+                    push_segment(path, &i.to_string());
+                    self.visit(a.get(i), b.get(i), path);
+                    path.truncate(len);
+                }
+            }
+            // One side alone, or a mapping and a sequence at one path.
+            _ => {
+                for (segment, value) in children(old) {
+                    push_segment(path, &segment);
+                    self.visit(Some(value), new.and_then(|n| child(n, &segment)), path);
+                    path.truncate(len);
+                }
+                for (segment, value) in children(new) {
+                    if old.and_then(|o| child(o, &segment)).is_some() {
+                        continue;
+                    }
+                    push_segment(path, &segment);
+                    self.visit(None, Some(value), path);
+                    path.truncate(len);
+                }
+            }
+        }
+    }
+}
+
+fn is_empty_container(value: &Value) -> bool {
+    matches!(value, Value::Object(m) if m.is_empty())
+        || matches!(value, Value::Array(a) if a.is_empty())
+}
+
+fn is_leaf(value: &Value) -> bool {
+    !matches!(value, Value::Object(_) | Value::Array(_)) || is_empty_container(value)
+}
+
+/// Appends one path segment; top-level keys lose leading slashes, as
+/// every path here is written without one.
+fn push_segment(path: &mut String, segment: &str) {
+    if path.is_empty() {
+        path.push_str(segment.trim_start_matches('/'));
+    } else {
+        path.push('/');
+        path.push_str(segment);
+    }
+}
+
+fn children(value: Option<&Value>) -> Vec<(String, &Value)> {
+    match value {
+        Some(Value::Object(map)) => map.iter().map(|(k, v)| (k.clone(), v)).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i.to_string(), v))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn child<'v>(value: &'v Value, segment: &str) -> Option<&'v Value> {
+    match value {
+        Value::Object(map) => map.get(segment),
+        Value::Array(items) => items.get(segment.parse::<usize>().ok()?),
+        _ => None,
+    }
+}
+
+/// The value at a path of the reading.
+fn lookup<'v>(root: &'v Value, path: &str) -> Option<&'v Value> {
+    path.split('/').try_fold(root, child)
 }
 
 fn check_line_endings(original: &SourceFile, patched: &str) -> Result<(), String> {
@@ -208,7 +368,7 @@ fn changed_paths(plan: &EditPlan) -> Changed {
 }
 
 /// The leaves the plan adds, by path, as the output should hold them.
-fn planned_additions(plan: &EditPlan, old: &BTreeMap<String, Value>) -> BTreeMap<String, Value> {
+fn planned_additions(plan: &EditPlan, old: &Value) -> BTreeMap<String, Value> {
     let mut expected = BTreeMap::new();
     let mut appended: BTreeMap<&str, usize> = BTreeMap::new();
     // Entries added to one mapping by several rules merge, as the patcher
@@ -306,13 +466,16 @@ fn inherit_through_anchors(
 }
 
 /// How many items the sequence at `path` had.
-fn seq_len(old: &BTreeMap<String, Value>, path: &str) -> usize {
-    let prefix = format!("{path}/");
-    old.range(prefix.clone()..)
-        .take_while(|(k, _)| k.starts_with(&prefix))
-        .filter_map(|(k, _)| k[prefix.len()..].split('/').next()?.parse::<usize>().ok())
-        .max()
-        .map_or(0, |n| n + 1)
+fn seq_len(old: &Value, path: &str) -> usize {
+    match lookup(old, path) {
+        Some(Value::Array(items)) => items.len(),
+        Some(Value::Object(map)) => map
+            .keys()
+            .filter_map(|k| k.parse::<usize>().ok())
+            .max()
+            .map_or(0, |n| n + 1),
+        _ => 0,
+    }
 }
 
 /// A planned value as YAML would read it back.
@@ -357,5 +520,114 @@ fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, Value>) {
         leaf => {
             out.insert(prefix.to_string(), leaf.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::PlannedEdit;
+
+    const INPUT: &str = "services:\n  app:\n    image: app:1\n    environment:\n      TOKEN: abc\n    cap_add: [NET_ADMIN]\n    labels: {}\n";
+
+    fn compare(plan: &[PlannedEdit], output: &str) -> Result<(), String> {
+        let src = SourceFile::new("compose.yml", None, INPUT.to_string());
+        let tree = SyntaxTree::parse(&src).unwrap();
+        let model = ComposeModel::build(&src, &tree).unwrap();
+        let before = crate::strict::read_value(INPUT).unwrap();
+        let plan = EditPlan {
+            edits: plan.to_vec(),
+        };
+        compare_values(&tree, &model, Some(&before), &plan, output)
+    }
+
+    fn add_read_only() -> PlannedEdit {
+        PlannedEdit {
+            path: "services/app".into(),
+            op: EditOp::AddEntries {
+                map: 0,
+                entries: vec![("read_only".into(), NewValue::Raw("true".into()))],
+            },
+        }
+    }
+
+    fn append_cap() -> PlannedEdit {
+        PlannedEdit {
+            path: "services/app/cap_add".into(),
+            op: EditOp::AppendItems {
+                seq: 0,
+                items: vec![NewValue::str("CHOWN")],
+            },
+        }
+    }
+
+    #[test]
+    fn the_unchanged_text_passes() {
+        assert_eq!(compare(&[], INPUT), Ok(()));
+    }
+
+    #[test]
+    fn planned_additions_pass() {
+        let output = INPUT.replace("[NET_ADMIN]", "[NET_ADMIN, CHOWN]") + "    read_only: true\n";
+        assert_eq!(compare(&[add_read_only(), append_cap()], &output), Ok(()));
+    }
+
+    #[test]
+    fn a_lost_value_is_named() {
+        let output = INPUT.replace("      TOKEN: abc\n", "      OTHER: abc\n");
+        let err = compare(&[], &output).unwrap_err();
+        assert_eq!(
+            err,
+            "value at services/app/environment/TOKEN changed or disappeared"
+        );
+    }
+
+    #[test]
+    fn a_changed_value_is_named() {
+        let err = compare(&[], &INPUT.replace("app:1", "app:2")).unwrap_err();
+        assert_eq!(err, "value at services/app/image changed or disappeared");
+    }
+
+    #[test]
+    fn a_missing_planned_value_is_named() {
+        let err = compare(&[add_read_only()], INPUT).unwrap_err();
+        assert_eq!(
+            err,
+            "the planned value at services/app/read_only is not in the output"
+        );
+        let wrong = INPUT.to_string() + "    read_only: false\n";
+        let err = compare(&[add_read_only()], &wrong).unwrap_err();
+        assert_eq!(
+            err,
+            "the planned value at services/app/read_only is not in the output"
+        );
+    }
+
+    #[test]
+    fn an_unplanned_value_is_named() {
+        let output = INPUT.to_string() + "    privileged: true\n";
+        let err = compare(&[], &output).unwrap_err();
+        assert_eq!(
+            err,
+            "the output has a value at services/app/privileged that no edit planned"
+        );
+        // An item appended where the plan appended none.
+        let output = INPUT.replace("[NET_ADMIN]", "[NET_ADMIN, SYS_ADMIN]");
+        let err = compare(&[], &output).unwrap_err();
+        assert_eq!(
+            err,
+            "the output has a value at services/app/cap_add/1 that no edit planned"
+        );
+    }
+
+    #[test]
+    fn an_empty_mapping_that_gains_entries_is_kept() {
+        let output = INPUT.replace("labels: {}", "labels: {a: b}");
+        // Not lost; the new entry itself still needs a plan.
+        let err = compare(&[], &output).unwrap_err();
+        assert_eq!(
+            err,
+            "the output has a value at services/app/labels/a that no edit planned"
+        );
     }
 }
