@@ -94,6 +94,12 @@ struct Cli {
     #[arg(short, long)]
     quiet: bool,
 
+    /// How many files to work on at once (default: one per core). Output
+    /// comes in the order the files were given either way; --write works
+    /// one file at a time.
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+
     /// Settings file (default: harden.toml beside each compose file).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -410,8 +416,8 @@ fn run(mut cli: Cli) -> Result<u8, HardenError> {
     // Every error, for the SARIF log: code scanning sees nothing else.
     let mut errors: Vec<report::ReportError> = Vec::new();
     let reporting = cli.check || cli.format.is_some();
-    for file in &files {
-        match harden_one(cli, file) {
+    for result in harden_all(cli, &files) {
+        match result {
             Ok(outcome) => {
                 if !reporting {
                     let _ = output::report_findings(
@@ -511,6 +517,58 @@ fn keep_worst(worst: &mut Option<HardenError>, err: HardenError) {
     {
         *worst = Some(err);
     }
+}
+
+/// Every file's outcome, in the order given. Files are independent, so
+/// they are shared out among worker threads; with --write they are done
+/// one by one, in order, because a file may read the layer beside it that
+/// an earlier one just wrote.
+fn harden_all(cli: &Cli, files: &[String]) -> Vec<Result<Outcome, HardenError>> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let jobs = cli.jobs.map_or(cores, usize::from).min(files.len());
+    if cli.write || jobs <= 1 {
+        return files.iter().map(|file| harden_one(cli, file)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<Option<Result<Outcome, HardenError>>> =
+        std::iter::repeat_with(|| None).take(files.len()).collect();
+    let done = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(file) = files.get(i) else {
+                            return mine;
+                        };
+                        mine.push((i, harden_one(cli, file)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect::<Vec<_>>()
+    });
+    for (i, result) in done {
+        if let Some(slot) = results.get_mut(i) {
+            *slot = Some(result);
+        }
+    }
+    files
+        .iter()
+        .zip(results)
+        .map(|(file, result)| {
+            result.unwrap_or_else(|| {
+                Err(HardenError::Internal {
+                    file: file.clone(),
+                    message: "the worker thread for this file stopped unexpectedly".into(),
+                })
+            })
+        })
+        .collect()
 }
 
 fn harden_one(cli: &Cli, file: &str) -> Result<Outcome, HardenError> {

@@ -1046,3 +1046,79 @@ fn resource_bombs_fail_cleanly() {
         assert!(support::has_line_col(&out.stderr_str()), "{name}");
     }
 }
+
+/// Many files at once are shared out among threads; what comes out must
+/// not depend on how many: the same bytes on stdout and stderr, in the
+/// order the files were given, and the same exit code.
+#[test]
+fn several_files_give_the_same_output_whatever_the_jobs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut files: Vec<String> = std::fs::read_dir(&root)
+        .expect("fixtures")
+        .flatten()
+        .filter(|d| d.path().is_dir())
+        .flat_map(|d| {
+            std::fs::read_dir(d.path())
+                .expect("fixture folder")
+                .flatten()
+        })
+        .map(|f| f.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml" || e == "yaml"))
+        .map(|p| p.display().to_string())
+        .collect();
+    files.sort();
+    // Reverse order, so a sorted output would show; a bad file in the middle.
+    files.reverse();
+    let dir = TempDir::new("cli-jobs");
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(&bad, "services:\n  app:\n   image: x\n  - broken\n").expect("write");
+    files.insert(files.len() / 2, bad.display().to_string());
+    assert!(files.len() > 50, "{} fixtures", files.len());
+
+    for mode in [
+        &["--diff"][..],
+        &["--format", "json"],
+        &["--check"],
+        &["--format", "sarif"],
+    ] {
+        let run = |jobs: &str| {
+            let mut args: Vec<&str> = mode.to_vec();
+            args.extend(["--jobs", jobs]);
+            args.extend(files.iter().map(String::as_str));
+            support::run(&args, None)
+        };
+        let one = run("1");
+        assert_eq!(one.code, Some(2), "{mode:?}: {}", one.stderr_str());
+        for jobs in ["2", "7"] {
+            let many = run(jobs);
+            assert_eq!(many.code, one.code, "{mode:?} --jobs {jobs}");
+            assert!(
+                many.stdout == one.stdout,
+                "{mode:?} --jobs {jobs}: stdout differs"
+            );
+            assert_eq!(
+                many.stderr_str(),
+                one.stderr_str(),
+                "{mode:?} --jobs {jobs}"
+            );
+        }
+        if mode == ["--format", "json"] {
+            let findings: serde_json::Value = serde_json::from_slice(&one.stdout).expect("JSON");
+            let mut order: Vec<&str> = findings
+                .as_array()
+                .expect("array")
+                .iter()
+                .filter_map(|f| f["file"].as_str())
+                .collect();
+            order.dedup();
+            let given: Vec<&str> = files
+                .iter()
+                .map(String::as_str)
+                .filter(|f| order.contains(f))
+                .collect();
+            assert_eq!(order, given, "files in the order given");
+        }
+    }
+    let zero = support::run(&["--jobs", "0", "--check", &files[0]], None);
+    assert_eq!(zero.code, Some(2), "{}", zero.stderr_str());
+}
