@@ -565,8 +565,9 @@ fn writable_path_without_its_tmpfs_fails() {
 /// A known limit, not a wanted result: without `user:` harden cannot know
 /// the image runs as 10002, and Docker mounts a tmpfs over a folder the
 /// image has with that folder's mode but owned by root (an explicit
-/// `mode=` does not change that). If harden learns to handle this, this
-/// test fails: turn it into a passing case then.
+/// `mode=` does not change that). harden warns about it (the fixture
+/// writable-root-fs/settings-paths-owner.yml); if harden learns to handle
+/// it, this test fails: turn it into a passing case then.
 #[test]
 fn writable_path_of_an_unnamed_image_user_stays_root_owned() {
     let Some(engine) = engine() else { return };

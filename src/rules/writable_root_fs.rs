@@ -6,7 +6,7 @@ use super::{
     Context, Finding, FixSafety, Level, Rule, RuleMeta, Severity, extend_list, numeric_user,
     runs_as_root,
 };
-use crate::knowledge::ReadOnly;
+use crate::knowledge::{ReadOnly, StartUser};
 use crate::model::Service;
 use crate::plan::NewValue;
 
@@ -230,6 +230,19 @@ fn check_service(ctx: &Context, service: &Service) -> Option<Finding> {
     if let Some((name, _)) = parent {
         message = format!("{message}; read_only itself comes from {name} through extends");
     }
+    // Docker mounts a tmpfs over a folder the image has owned by root, with
+    // that folder's mode: a non-root image user cannot write to it unless
+    // `user:` names it (harden then passes uid and gid).
+    let root_owned = root_owned_paths(ctx, service, &paths, profile);
+    let severity = if root_owned.is_empty() {
+        severity
+    } else {
+        message = format!(
+            "{message}; the tmpfs at {} will be owned by root: if the image runs as a non-root user, set `user:` to its uid:gid so harden makes the tmpfs that user's",
+            root_owned.join(", ")
+        );
+        Level::Warning
+    };
     let mut finding = ctx.finding(ID, severity, service, message);
     finding.edits = edits;
     Some(finding)
@@ -282,6 +295,27 @@ fn installs_at_start(command: &str) -> Option<&'static str> {
 fn covers(target: &str, path: &str) -> bool {
     let target = target.trim_end_matches('/');
     path == target || path.starts_with(&format!("{target}/")) || target.is_empty()
+}
+
+/// The new tmpfs paths a service's user may be unable to write to: paths
+/// the settings name (not `/tmp`, which images ship world-writable), when
+/// the service has no `user:` and its image is not known to start as root.
+fn root_owned_paths<'p>(
+    ctx: &Context,
+    service: &Service,
+    paths: &'p [String],
+    profile: Option<&crate::knowledge::ImageProfile>,
+) -> Vec<&'p str> {
+    let starts_as_root = profile.is_some_and(|p| p.start_user == Some(StartUser::Root));
+    if service.user(ctx.tree).is_some() || starts_as_root {
+        return Vec::new();
+    }
+    let known: &[String] = profile.map_or(&[], |p| &p.tmpfs);
+    paths
+        .iter()
+        .filter(|p| *p != "/tmp" && !known.contains(p))
+        .map(String::as_str)
+        .collect()
 }
 
 /// A short-syntax tmpfs entry with options the service's user can write to.
