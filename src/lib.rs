@@ -118,8 +118,26 @@ impl Reading {
     /// and layers beside the file and merges its settings.
     pub fn new(src: SourceFile, settings: &settings::Settings) -> Result<Reading, HardenError> {
         precheck(&src)?;
-        let tree = SyntaxTree::parse(&src)?;
-        let values = strict_read(&src)?;
+        // Two readers of the same text, independent of each other: for a
+        // big file the strict one runs on a second thread.
+        let (tree, values) = if src.text.len() >= verify::PARALLEL_FROM {
+            std::thread::scope(|scope| {
+                let values = scope.spawn(|| strict_read(&src));
+                let tree = SyntaxTree::parse(&src);
+                let values = values.join().unwrap_or_else(|_| {
+                    Err(HardenError::Internal {
+                        file: src.display_name.clone(),
+                        message: "the strict reader stopped unexpectedly".into(),
+                    })
+                });
+                (tree, values)
+            })
+        } else {
+            (SyntaxTree::parse(&src), strict_read(&src))
+        };
+        // The syntax tree's errors come first: they name every location.
+        let tree = tree?;
+        let values = values?;
         let mut model = ComposeModel::build(&src, &tree)?;
         // Read once: the verifier marks the output's services the same way.
         let base = src.path.as_deref().and_then(layers::base_of);

@@ -498,6 +498,9 @@ fn run(mut cli: Cli) -> Result<u8, HardenError> {
             return Ok(1);
         }
     }
+    // The process ends here: freeing every tree and finding one by one
+    // would only delay the exit.
+    std::mem::forget(outcomes);
     match worst {
         // Every file was tried; the exit code says the worst that happened.
         Some(err) => Ok(err.exit_code()),

@@ -2,6 +2,7 @@
 //! must parse, keep every value, keep line endings, and need no more edits.
 
 use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write;
 
 use serde_json::Value;
 
@@ -13,10 +14,10 @@ use crate::source::{Eol, SourceFile};
 use crate::surroundings::Surroundings;
 use crate::syntax::SyntaxTree;
 
-/// Outputs from this size on are read back by serde-saphyr on a second
-/// thread while the syntax tree and the rules' second run take the first;
-/// below it, starting a thread costs more than it saves.
-const PARALLEL_FROM: usize = 64 * 1024;
+/// Texts from this size on are read by serde-saphyr on a second thread
+/// while harden's own reader (and, for the output, the rules' second run)
+/// takes the first; below it, starting a thread costs more than it saves.
+pub(crate) const PARALLEL_FROM: usize = 64 * 1024;
 
 /// Checks `patched` against the original; the error says what broke.
 /// `before` is serde-saphyr's reading of the original, `None` when it
@@ -182,13 +183,16 @@ impl Walk<'_> {
                 self.lost = Some(path.clone());
             }
         }
-        if let Some(value) = new_leaf {
+        // A leaf the input has as it is needs no plan (a planned value
+        // equal to the input's is then found by the fallback lookup).
+        if let Some(value) = new_leaf
+            && old_leaf != Some(value)
+        {
             let planned = self.expected.get(path.as_str());
             if planned == Some(value) {
                 self.matched += 1;
             }
             if self.unplanned.is_none()
-                && old_leaf != Some(value)
                 && planned.is_none()
                 && !self.changed.is_changed(path, value)
             {
@@ -212,7 +216,10 @@ impl Walk<'_> {
             }
             (Some(Value::Array(a)), Some(Value::Array(b))) => {
                 for i in 0..a.len().max(b.len()) {
-                    push_segment(path, &i.to_string());
+                    if !path.is_empty() {
+                        path.push('/');
+                    }
+                    let _ = write!(path, "{i}");
                     self.visit(a.get(i), b.get(i), path);
                     path.truncate(len);
                 }

@@ -35,10 +35,15 @@ pub fn quote_for_block(s: &str) -> String {
     if s.contains(": ") || s.ends_with(':') || s.starts_with(['[', ']', '{', '}', ',', ':']) {
         return double_quoted(s);
     }
-    let flow_safe: String = s
-        .chars()
-        .map(|c| if ",[]{}:".contains(c) { '_' } else { c })
-        .collect();
+    // Flow indicators are fine inside a block scalar: judge the rest.
+    let flow_safe: std::borrow::Cow<str> = if s.contains([',', '[', ']', '{', '}', ':']) {
+        s.chars()
+            .map(|c| if ",[]{}:".contains(c) { '_' } else { c })
+            .collect::<String>()
+            .into()
+    } else {
+        s.into()
+    };
     if plain_is_safe(&flow_safe) && !is_special_scalar(s) {
         s.to_string()
     } else {
@@ -101,8 +106,7 @@ pub fn is_special_scalar(s: &str) -> bool {
         "null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", ".inf", "-.inf", "+.inf",
         ".nan", "<<", "=",
     ];
-    let lower = s.to_ascii_lowercase();
-    WORDS.contains(&lower.as_str()) || looks_numeric(s) || looks_like_date(s)
+    WORDS.iter().any(|w| w.eq_ignore_ascii_case(s)) || looks_numeric(s) || looks_like_date(s)
 }
 
 fn looks_numeric(s: &str) -> bool {
@@ -110,22 +114,26 @@ fn looks_numeric(s: &str) -> bool {
     if body.is_empty() {
         return false;
     }
-    let lower = body.to_ascii_lowercase();
-    if let Some(hex) = lower.strip_prefix("0x") {
+    let radix = |prefix: &str| {
+        body.get(..2)
+            .filter(|p| p.eq_ignore_ascii_case(prefix))
+            .and_then(|_| body.get(2..))
+    };
+    if let Some(hex) = radix("0x") {
         return !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit() || c == '_');
     }
-    if let Some(oct) = lower.strip_prefix("0o") {
+    if let Some(oct) = radix("0o") {
         return !oct.is_empty() && oct.chars().all(|c| c.is_ascii_digit() || c == '_');
     }
-    if let Some(bin) = lower.strip_prefix("0b") {
+    if let Some(bin) = radix("0b") {
         return !bin.is_empty() && bin.chars().all(|c| c == '0' || c == '1' || c == '_');
     }
     // Decimal, float, exponent and YAML 1.1 sexagesimal (`1:30`).
     let mut digits = 0;
-    for c in lower.chars() {
+    for c in body.chars() {
         match c {
             '0'..='9' => digits += 1,
-            '.' | '_' | ':' | 'e' | '+' | '-' => {}
+            '.' | '_' | ':' | 'e' | 'E' | '+' | '-' => {}
             _ => return false,
         }
     }
