@@ -106,9 +106,6 @@ pub struct Reading {
     pub src: SourceFile,
     pub tree: SyntaxTree,
     pub model: ComposeModel,
-    /// serde-saphyr's independent reading of the text, merges resolved;
-    /// `None` for custom tags (`!reset`) it cannot express as values.
-    pub values: Option<serde_json::Value>,
     pub around: Surroundings,
     pub settings: settings::Settings,
 }
@@ -120,24 +117,24 @@ impl Reading {
         precheck(&src)?;
         // Two readers of the same text, independent of each other: for a
         // big file the strict one runs on a second thread.
-        let (tree, values) = if src.text.len() >= verify::PARALLEL_FROM {
+        let (tree, strict) = if src.text.len() >= verify::PARALLEL_FROM {
             std::thread::scope(|scope| {
-                let values = scope.spawn(|| strict_read(&src));
+                let strict = scope.spawn(|| strict_check(&src));
                 let tree = SyntaxTree::parse(&src);
-                let values = values.join().unwrap_or_else(|_| {
+                let strict = strict.join().unwrap_or_else(|_| {
                     Err(HardenError::Internal {
                         file: src.display_name.clone(),
                         message: "the strict reader stopped unexpectedly".into(),
                     })
                 });
-                (tree, values)
+                (tree, strict)
             })
         } else {
-            (SyntaxTree::parse(&src), strict_read(&src))
+            (SyntaxTree::parse(&src), strict_check(&src))
         };
         // The syntax tree's errors come first: they name every location.
         let tree = tree?;
-        let values = values?;
+        strict?;
         let mut model = ComposeModel::build(&src, &tree)?;
         // Read once: the verifier marks the output's services the same way.
         let base = src.path.as_deref().and_then(layers::base_of);
@@ -158,7 +155,6 @@ impl Reading {
             src,
             tree,
             model,
-            values,
             around,
             settings,
         })
@@ -209,7 +205,6 @@ impl Reading {
             &self.src,
             &self.model,
             &self.tree,
-            self.values.as_ref(),
             plan,
             patched,
             &self.around.with_moved(moved),
@@ -282,13 +277,12 @@ fn precheck(src: &SourceFile) -> Result<(), HardenError> {
     Ok(())
 }
 
-/// serde-saphyr checks merge keys and alias budgets after the syntax tree
-/// has reported syntax errors and duplicate keys with every location; its
-/// reading is what the verifier compares the output with.
-fn strict_read(src: &SourceFile) -> Result<Option<serde_json::Value>, HardenError> {
-    let (line, col, message) = match strict::read(&src.text) {
-        Ok(values) => return Ok(values),
-        Err(err) => err,
+/// serde-saphyr, the independent reader, checks merge keys, the alias
+/// budget and nesting; the syntax tree has reported syntax errors and
+/// duplicate keys with every location before.
+fn strict_check(src: &SourceFile) -> Result<(), HardenError> {
+    let Err((line, col, message)) = strict::check(&src.text) else {
+        return Ok(());
     };
     let first = message.lines().next().unwrap_or("invalid YAML");
     // serde-saphyr repeats the position inside its message.

@@ -25,16 +25,6 @@ pub fn read_value(text: &str) -> Option<Value> {
     serde_saphyr::from_str_with_options::<Value>(text, options()).ok()
 }
 
-/// The document as a plain value, `None` when the text is readable but
-/// not as plain values (custom tags), or the error serde-saphyr reports.
-/// A readable file is parsed once.
-pub fn read(text: &str) -> Result<Option<Value>, (usize, usize, String)> {
-    match read_value(text) {
-        Some(value) => Ok(Some(value)),
-        None => check(text).map(|()| None),
-    }
-}
-
 /// An error serde-saphyr reports for the text, with its 1-based position.
 pub fn check(text: &str) -> Result<(), (usize, usize, String)> {
     match serde_saphyr::from_str_with_options::<serde::de::IgnoredAny>(text, options()) {

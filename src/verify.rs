@@ -1,71 +1,40 @@
 //! The last gate before anything is printed or written: the patched text
 //! must parse, keep every value, keep line endings, and need no more edits.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
-
-use serde_json::Value;
 
 use crate::knowledge::Knowledge;
 use crate::model::ComposeModel;
+use crate::patch::render::is_special_scalar;
 use crate::plan::{EditOp, EditPlan, NewValue};
-use crate::rules::{self, Context};
+use crate::rules::{self, Context, Finding};
 use crate::source::{Eol, SourceFile};
 use crate::surroundings::Surroundings;
-use crate::syntax::SyntaxTree;
+use crate::syntax::{NodeId, NodeKind, SyntaxTree};
 
-/// Texts from this size on are read by serde-saphyr on a second thread
-/// while harden's own reader (and, for the output, the rules' second run)
-/// takes the first; below it, starting a thread costs more than it saves.
+/// Texts from this size on are worked on by two threads: serde-saphyr
+/// checks the input beside harden's own reader, and the output's values
+/// are compared beside the rules' second run. Below it, starting a thread
+/// costs more than it saves.
 pub(crate) const PARALLEL_FROM: usize = 64 * 1024;
 
 /// Checks `patched` against the original; the error says what broke.
-/// `before` is serde-saphyr's reading of the original, `None` when it
-/// could not express it as plain values (custom tags such as `!reset`).
-#[allow(
-    clippy::too_many_arguments,
-    reason = "the verifier sees the whole run: input, its two readings, plan, output and what surrounds them"
-)]
+///
+/// The output is parsed once, by the same reader as the input: both
+/// readings are walked side by side, merges resolved and aliases
+/// followed, leaf by leaf. serde-saphyr, the independent reader, has
+/// already accepted the input (merge keys, alias budget, nesting).
 pub fn verify(
     original: &SourceFile,
     original_model: &ComposeModel,
     original_tree: &SyntaxTree,
-    before: Option<&Value>,
     plan: &EditPlan,
     patched: &str,
     around: &Surroundings,
     settings: &crate::settings::Settings,
 ) -> Result<(), String> {
     check_line_endings(original, patched)?;
-    let values = || compare_values(original_tree, original_model, before, plan, patched);
-    let (second_run, values) = if patched.len() >= PARALLEL_FROM {
-        std::thread::scope(|scope| {
-            let values = scope.spawn(values);
-            let second_run = second_run(original, patched, around, settings);
-            let values = values
-                .join()
-                .unwrap_or_else(|_| Err("the value comparison stopped unexpectedly".into()));
-            (second_run, values)
-        })
-    } else {
-        (second_run(original, patched, around, settings), values())
-    };
-    // Reported in the order a reader checks: does it parse, is anything
-    // lost or unplanned, is there anything left to do.
-    let idempotent = second_run?;
-    values?;
-    idempotent
-}
-
-/// The output through harden's own reader and the rules once more: the
-/// outer error when it no longer reads, the inner one when a rule would
-/// still change it.
-fn second_run(
-    original: &SourceFile,
-    patched: &str,
-    around: &Surroundings,
-    settings: &crate::settings::Settings,
-) -> Result<Result<(), String>, String> {
     let out_src = SourceFile::new(
         &original.display_name,
         original.path.as_deref(),
@@ -77,64 +46,76 @@ fn second_run(
         .map_err(|e| format!("patched YAML is not a Compose file: {e}"))?;
     crate::mark_partial_services(around.base.as_ref(), &tree, &mut model);
 
+    let values = || compare_values(original_tree, original_model, plan, &tree);
     // Idempotence: the rules must have nothing left to do.
-    let ctx = Context::new(
-        &out_src,
-        &tree,
-        &model,
-        Knowledge::builtin(),
-        around,
-        settings,
-    );
-    Ok(
-        match rules::check_all(&ctx)
+    let second_run = || {
+        let ctx = Context::new(
+            &out_src,
+            &tree,
+            &model,
+            Knowledge::builtin(),
+            around,
+            settings,
+        );
+        rules::check_all(&ctx)
             .into_iter()
             .find(|f| !f.edits.is_empty())
-        {
-            Some(left) => Err(format!(
-                "a second run would change the file again ({} on {})",
-                left.rule,
-                left.service.as_deref().unwrap_or("the file")
-            )),
-            None => Ok(()),
-        },
-    )
+    };
+    let (values, left): (Result<(), String>, Option<Finding>) = if patched.len() >= PARALLEL_FROM
+    {
+        std::thread::scope(|scope| {
+            let values = scope.spawn(values);
+            let left = second_run();
+            let values = values
+                .join()
+                .unwrap_or_else(|_| Err("the value comparison stopped unexpectedly".into()));
+            (values, left)
+        })
+    } else {
+        (values(), second_run())
+    };
+    values?;
+    match left {
+        Some(left) => Err(format!(
+            "a second run would change the file again ({} on {})",
+            left.rule,
+            left.service.as_deref().unwrap_or("the file")
+        )),
+        None => Ok(()),
+    }
 }
 
-/// The output read by serde-saphyr, independently of harden's reader,
-/// against its reading of the input. The strict reader must accept the
-/// output whenever it accepted the input (harden only gets here when it
-/// did): harden never turns a readable file into an unreadable one.
+/// The output's values against the input's: nothing lost, everything
+/// planned where the plan put it, nothing unplanned.
 fn compare_values(
     original_tree: &SyntaxTree,
     original_model: &ComposeModel,
-    before: Option<&Value>,
     plan: &EditPlan,
-    patched: &str,
+    tree: &SyntaxTree,
 ) -> Result<(), String> {
-    let Some(before) = before else {
-        // Custom tags (`!reset`) keep serde-saphyr from building values;
-        // it must still accept the syntax.
-        if let Err((line, col, message)) = crate::strict::check(patched) {
-            let first = message.lines().next().unwrap_or("");
-            return Err(format!("patched YAML is rejected at {line}:{col}: {first}"));
-        }
-        return Ok(());
+    let (Some(old_root), Some(new_root)) = (original_tree.root, tree.root) else {
+        return Err("patched YAML has no document".into());
     };
-    let after = crate::strict::read_value(patched)
-        .ok_or("patched YAML can no longer be read as plain values")?;
-
+    let old = View {
+        tree: original_tree,
+        node: old_root,
+    };
+    let new = View {
+        tree,
+        node: new_root,
+    };
     let changed = changed_paths(plan);
-    let mut expected = planned_additions(plan, before);
+    let mut expected = planned_additions(plan, old);
     inherit_through_anchors(original_tree, original_model, &mut expected);
     let mut walk = Walk {
         changed: &changed,
         expected: &expected,
         matched: 0,
+        visited: 0,
         lost: None,
         unplanned: None,
     };
-    walk.visit(Some(before), Some(&after), &mut String::new());
+    walk.visit(Some(old), Some(new), &mut String::new(), 0)?;
     // Nothing lost: every value of the input is still there unless an
     // edit meant to change it.
     if let Some(path) = walk.lost {
@@ -144,7 +125,7 @@ fn compare_values(
     if walk.matched != expected.len()
         && let Some((path, _)) = expected
             .iter()
-            .find(|(path, value)| lookup(&after, path) != Some(*value))
+            .find(|(path, value)| new.lookup(path).and_then(|v| v.leaf()).as_ref() != Some(*value))
     {
         return Err(format!("the planned value at {path} is not in the output"));
     }
@@ -157,13 +138,161 @@ fn compare_values(
     Ok(())
 }
 
+/// A leaf of a reading: a scalar, or an empty mapping or sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Leaf {
+    Scalar {
+        text: String,
+        /// Whether YAML reads it as a string: quoted, block, or a plain
+        /// scalar no YAML 1.1 or 1.2 reader takes for null, bool, number
+        /// or date. `"1"` and `1` differ.
+        string: bool,
+        tag: Option<String>,
+    },
+    EmptyMap,
+    EmptySeq,
+}
+
+impl Leaf {
+    fn plain(text: &str) -> Leaf {
+        Leaf::Scalar {
+            text: text.to_string(),
+            string: !text.is_empty() && !is_special_scalar(text),
+            tag: None,
+        }
+    }
+
+    fn text(&self) -> Option<&str> {
+        match self {
+            Leaf::Scalar { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+
+    fn is_null(&self) -> bool {
+        matches!(self, Leaf::Scalar { text, string: false, tag: None }
+            if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+    }
+
+    fn is_empty_container(&self) -> bool {
+        matches!(self, Leaf::EmptyMap | Leaf::EmptySeq)
+    }
+}
+
+/// A node of one reading, aliases followed.
+#[derive(Clone, Copy)]
+struct View<'t> {
+    tree: &'t SyntaxTree,
+    node: NodeId,
+}
+
+/// Merge chains deeper than this are not followed, as in the model.
+const MERGE_DEPTH: usize = 64;
+
+impl<'t> View<'t> {
+    fn at(&self, node: NodeId) -> View<'t> {
+        View {
+            tree: self.tree,
+            node: self.tree.resolve(node),
+        }
+    }
+
+    fn kind(&self) -> &'t NodeKind {
+        &self.tree.node(self.tree.resolve(self.node)).kind
+    }
+
+    /// The node as a leaf, or `None` for a non-empty mapping or sequence.
+    fn leaf(&self) -> Option<Leaf> {
+        let node = self.tree.node(self.tree.resolve(self.node));
+        match &node.kind {
+            NodeKind::Scalar { value, style } => {
+                let plain = *style == granit_parser::ScalarStyle::Plain;
+                let tag = node.tag.clone().filter(|_| !node.core_tag());
+                let string = match node.tag.as_deref() {
+                    Some("tag:yaml.org,2002:str") => true,
+                    Some(t) if node.core_tag() => t == "tag:yaml.org,2002:binary",
+                    _ => !plain || (!value.is_empty() && !is_special_scalar(value)),
+                };
+                Some(Leaf::Scalar {
+                    text: value.clone(),
+                    string,
+                    tag,
+                })
+            }
+            NodeKind::Mapping { .. } if self.entries().is_empty() => Some(Leaf::EmptyMap),
+            NodeKind::Sequence { items } if items.is_empty() => Some(Leaf::EmptySeq),
+            _ => None,
+        }
+    }
+
+    /// The mapping's effective entries: its own keys first, then merged
+    /// ones (`<<`), earlier sources first; a key set twice keeps the first.
+    fn entries(&self) -> Vec<(&'t str, NodeId)> {
+        let tree = self.tree;
+        let mut out: Vec<(&'t str, NodeId)> = Vec::new();
+        let mut seen: HashSet<&'t str> = HashSet::new();
+        // Mappings to read, in precedence order (a stack, last first).
+        let mut todo: Vec<(NodeId, usize)> = vec![(tree.resolve(self.node), 0)];
+        while let Some((map, depth)) = todo.pop() {
+            let mut sources = Vec::new();
+            for entry in tree.entries(map) {
+                let key = tree.scalar(entry.key).unwrap_or("");
+                if crate::model::is_merge_key(tree, entry.key) {
+                    if tree.is_sequence(entry.value) {
+                        sources.extend(tree.items(entry.value).iter().map(|&i| tree.resolve(i)));
+                    } else {
+                        sources.push(tree.resolve(entry.value));
+                    }
+                } else if seen.insert(key) {
+                    out.push((key, entry.value));
+                }
+            }
+            if depth < MERGE_DEPTH {
+                todo.extend(sources.into_iter().rev().map(|s| (s, depth + 1)));
+            }
+        }
+        out
+    }
+
+    fn items(&self) -> &'t [NodeId] {
+        self.tree.items(self.node)
+    }
+
+    fn child(&self, segment: &str) -> Option<View<'t>> {
+        match self.kind() {
+            NodeKind::Mapping { .. } => self
+                .entries()
+                .into_iter()
+                .find(|(k, _)| *k == segment)
+                .map(|(_, v)| self.at(v)),
+            NodeKind::Sequence { items } => items
+                .get(segment.parse::<usize>().ok()?)
+                .map(|&i| self.at(i)),
+            _ => None,
+        }
+    }
+
+    /// The node at a path (`services/app/cap_add/0`).
+    fn lookup(&self, path: &str) -> Option<View<'t>> {
+        path.split('/').try_fold(*self, |v, segment| v.child(segment))
+    }
+}
+
+/// Walks past this many nodes (aliases expanded) are refused: the input
+/// passed serde-saphyr's alias budget, so only a broken output gets here.
+const VISIT_BUDGET: usize = 20_000_000;
+
+/// Deeper nesting than this is refused; the input passed serde-saphyr's
+/// depth limit.
+const DEPTH_LIMIT: usize = 1_000;
+
 /// One walk over both readings at once, leaf by leaf, by path (`a/b/0`).
-/// A leaf is a scalar or an empty mapping or sequence.
 struct Walk<'a> {
     changed: &'a Changed,
-    expected: &'a BTreeMap<String, Value>,
+    expected: &'a BTreeMap<String, Leaf>,
     /// How many planned leaves the output holds with the planned value.
     matched: usize,
+    visited: usize,
     /// The first input leaf the output lost or changed unplanned.
     lost: Option<String>,
     /// The first output leaf no edit planned.
@@ -171,22 +300,33 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
-    fn visit(&mut self, old: Option<&Value>, new: Option<&Value>, path: &mut String) {
-        let old_leaf = old.filter(|v| is_leaf(v));
-        let new_leaf = new.filter(|v| is_leaf(v));
-        if let Some(value) = old_leaf
+    fn visit(
+        &mut self,
+        old: Option<View>,
+        new: Option<View>,
+        path: &mut String,
+        depth: usize,
+    ) -> Result<(), String> {
+        self.visited += 1;
+        if self.visited > VISIT_BUDGET || depth > DEPTH_LIMIT {
+            return Err("the output grows or nests past what the input did".into());
+        }
+        let old_leaf = old.and_then(|v| v.leaf());
+        let new_leaf = new.and_then(|v| v.leaf());
+        if let Some(value) = &old_leaf
             && self.lost.is_none()
         {
             // An empty `{}` or `[]` that gained entries is kept, not lost.
-            let filled = is_empty_container(value) && new.is_some_and(|n| !is_leaf(n));
-            if !(new_leaf == Some(value) || filled || self.changed.is_changed(path, value)) {
+            let filled = value.is_empty_container() && new.is_some() && new_leaf.is_none();
+            if !(new_leaf.as_ref() == Some(value) || filled || self.changed.is_changed(path, value))
+            {
                 self.lost = Some(path.clone());
             }
         }
         // A leaf the input has as it is needs no plan (a planned value
         // equal to the input's is then found by the fallback lookup).
-        if let Some(value) = new_leaf
-            && old_leaf != Some(value)
+        if let Some(value) = &new_leaf
+            && old_leaf.as_ref() != Some(value)
         {
             let planned = self.expected.get(path.as_str());
             if planned == Some(value) {
@@ -201,56 +341,75 @@ impl Walk<'_> {
         }
 
         let len = path.len();
-        match (old, new) {
-            (Some(Value::Object(a)), Some(Value::Object(b))) => {
-                for (key, value) in a {
-                    push_segment(path, key);
-                    self.visit(Some(value), b.get(key), path);
-                    path.truncate(len);
-                }
-                for (key, value) in b.iter().filter(|(key, _)| !a.contains_key(*key)) {
-                    push_segment(path, key);
-                    self.visit(None, Some(value), path);
-                    path.truncate(len);
-                }
-            }
-            (Some(Value::Array(a)), Some(Value::Array(b))) => {
+        let (old_kind, new_kind) = (old.map(|v| v.kind()), new.map(|v| v.kind()));
+        match (old_kind, new_kind) {
+            (Some(NodeKind::Sequence { .. }), Some(NodeKind::Sequence { .. })) => {
+                let (a, b) = (old.map_or(&[][..], |v| v.items()), new.map_or(&[][..], |v| v.items()));
                 for i in 0..a.len().max(b.len()) {
                     if !path.is_empty() {
                         path.push('/');
                     }
                     let _ = write!(path, "{i}");
-                    self.visit(a.get(i), b.get(i), path);
+                    let old_item = old.and_then(|v| a.get(i).map(|&n| v.at(n)));
+                    let new_item = new.and_then(|v| b.get(i).map(|&n| v.at(n)));
+                    let result = self.visit(old_item, new_item, path, depth + 1);
                     path.truncate(len);
+                    result?;
                 }
             }
-            // One side alone, or a mapping and a sequence at one path.
             _ => {
-                for (segment, value) in children(old) {
-                    push_segment(path, &segment);
-                    self.visit(Some(value), new.and_then(|n| child(n, &segment)), path);
+                let old_children = old.map(children).unwrap_or_default();
+                let new_children = new.map(children).unwrap_or_default();
+                // Big mappings (`services`) are matched by key through an
+                // index; small ones by a scan.
+                let index: Option<HashMap<&str, View>> = (new_children.len() > 16)
+                    .then(|| new_children.iter().map(|(k, v)| (k.as_ref(), *v)).collect());
+                let find = |key: &str| match &index {
+                    Some(index) => index.get(key).copied(),
+                    None => new_children.iter().find(|(k, _)| k == key).map(|(_, v)| *v),
+                };
+                let mut matched_new = HashSet::new();
+                for (key, child) in &old_children {
+                    let other = find(key);
+                    if other.is_some() {
+                        matched_new.insert(key.as_ref());
+                    }
+                    push_segment(path, key);
+                    let result = self.visit(Some(*child), other, path, depth + 1);
                     path.truncate(len);
+                    result?;
                 }
-                for (segment, value) in children(new) {
-                    if old.and_then(|o| child(o, &segment)).is_some() {
+                for (key, child) in &new_children {
+                    if matched_new.contains(key.as_ref()) {
                         continue;
                     }
-                    push_segment(path, &segment);
-                    self.visit(None, Some(value), path);
+                    push_segment(path, key);
+                    let result = self.visit(None, Some(*child), path, depth + 1);
                     path.truncate(len);
+                    result?;
                 }
             }
         }
+        Ok(())
     }
 }
 
-fn is_empty_container(value: &Value) -> bool {
-    matches!(value, Value::Object(m) if m.is_empty())
-        || matches!(value, Value::Array(a) if a.is_empty())
-}
-
-fn is_leaf(value: &Value) -> bool {
-    !matches!(value, Value::Object(_) | Value::Array(_)) || is_empty_container(value)
+/// The children of a node by path segment: mapping keys (merges
+/// resolved) or sequence indexes.
+fn children(view: View<'_>) -> Vec<(std::borrow::Cow<'_, str>, View<'_>)> {
+    match view.kind() {
+        NodeKind::Mapping { .. } => view
+            .entries()
+            .into_iter()
+            .map(|(k, v)| (k.into(), view.at(v)))
+            .collect(),
+        NodeKind::Sequence { items } => items
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| (i.to_string().into(), view.at(n)))
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Appends one path segment; top-level keys lose leading slashes, as
@@ -262,31 +421,6 @@ fn push_segment(path: &mut String, segment: &str) {
         path.push('/');
         path.push_str(segment);
     }
-}
-
-fn children(value: Option<&Value>) -> Vec<(String, &Value)> {
-    match value {
-        Some(Value::Object(map)) => map.iter().map(|(k, v)| (k.clone(), v)).collect(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (i.to_string(), v))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn child<'v>(value: &'v Value, segment: &str) -> Option<&'v Value> {
-    match value {
-        Value::Object(map) => map.get(segment),
-        Value::Array(items) => items.get(segment.parse::<usize>().ok()?),
-        _ => None,
-    }
-}
-
-/// The value at a path of the reading.
-fn lookup<'v>(root: &'v Value, path: &str) -> Option<&'v Value> {
-    path.split('/').try_fold(root, child)
 }
 
 fn check_line_endings(original: &SourceFile, patched: &str) -> Result<(), String> {
@@ -313,7 +447,7 @@ struct Changed {
 }
 
 impl Changed {
-    fn is_changed(&self, path: &str, old: &Value) -> bool {
+    fn is_changed(&self, path: &str, old: &Leaf) -> bool {
         // The path itself or any of its ancestors.
         let ancestors = path
             .match_indices('/')
@@ -328,7 +462,7 @@ impl Changed {
         let last = path.rsplit('/').next().unwrap_or(path);
         self.env_names.contains(last)
             || old
-                .as_str()
+                .text()
                 .and_then(|v| v.split('=').next())
                 .is_some_and(|name| self.env_names.contains(name))
     }
@@ -375,7 +509,7 @@ fn changed_paths(plan: &EditPlan) -> Changed {
 }
 
 /// The leaves the plan adds, by path, as the output should hold them.
-fn planned_additions(plan: &EditPlan, old: &Value) -> BTreeMap<String, Value> {
+fn planned_additions(plan: &EditPlan, old: View) -> BTreeMap<String, Leaf> {
     let mut expected = BTreeMap::new();
     let mut appended: BTreeMap<&str, usize> = BTreeMap::new();
     // Entries added to one mapping by several rules merge, as the patcher
@@ -404,26 +538,19 @@ fn planned_additions(plan: &EditPlan, old: &Value) -> BTreeMap<String, Value> {
             } else {
                 format!("{path}/{key}")
             };
-            flatten(&at, &to_value(value), &mut expected);
+            flatten(&at, value, &mut expected);
         }
     }
     for edit in &plan.edits {
-        match &edit.op {
-            EditOp::AddEntries { .. } | EditOp::FillValue { .. } | EditOp::AddSection { .. } => {}
-            EditOp::AppendItems { items, .. } => {
-                let next = appended
-                    .entry(edit.path.as_str())
-                    .or_insert_with(|| seq_len(old, &edit.path));
-                for item in items {
-                    flatten(
-                        &format!("{}/{next}", edit.path),
-                        &to_value(item),
-                        &mut expected,
-                    );
-                    *next += 1;
-                }
+        if let EditOp::AppendItems { items, .. } = &edit.op {
+            let next = appended.entry(edit.path.as_str()).or_insert_with(|| {
+                old.lookup(&edit.path)
+                    .map_or(0, |seq| seq.items().len())
+            });
+            for item in items {
+                flatten(&format!("{}/{next}", edit.path), item, &mut expected);
+                *next += 1;
             }
-            EditOp::ReplaceScalar { .. } | EditOp::RenameKey { .. } => {}
         }
     }
     expected
@@ -434,14 +561,14 @@ fn planned_additions(plan: &EditPlan, old: &Value) -> BTreeMap<String, Value> {
 fn inherit_through_anchors(
     tree: &SyntaxTree,
     model: &ComposeModel,
-    expected: &mut BTreeMap<String, Value>,
+    expected: &mut BTreeMap<String, Leaf>,
 ) {
     for source in &model.services {
         if tree.node(source.node).anchor.is_none() {
             continue;
         }
         let prefix = format!("services/{}/", source.name);
-        let added: Vec<(String, Value)> = expected
+        let added: Vec<(String, Leaf)> = expected
             .range(prefix.clone()..)
             .take_while(|(k, _)| k.starts_with(&prefix))
             .map(|(k, v)| (k[prefix.len()..].to_string(), v.clone()))
@@ -472,64 +599,42 @@ fn inherit_through_anchors(
     }
 }
 
-/// How many items the sequence at `path` had.
-fn seq_len(old: &Value, path: &str) -> usize {
-    match lookup(old, path) {
-        Some(Value::Array(items)) => items.len(),
-        Some(Value::Object(map)) => map
-            .keys()
-            .filter_map(|k| k.parse::<usize>().ok())
-            .max()
-            .map_or(0, |n| n + 1),
-        _ => 0,
-    }
-}
-
-/// A planned value as YAML would read it back.
-fn to_value(value: &NewValue) -> Value {
+/// A planned value's leaves, as the output should read them back: the
+/// patcher quotes every `Str` that could read as anything but a string,
+/// and writes `Raw` as it is.
+fn flatten(prefix: &str, value: &NewValue, out: &mut BTreeMap<String, Leaf>) {
     match value {
-        NewValue::Str(s) => Value::String(s.clone()),
-        NewValue::Raw(raw) => match raw.as_str() {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            _ => raw
-                .parse::<i64>()
-                .map_or_else(|_| Value::String(raw.clone()), Value::from),
-        },
-        NewValue::Seq(items) => Value::Array(items.iter().map(to_value).collect()),
-        NewValue::Map(entries) => Value::Object(
-            entries
-                .iter()
-                .map(|(k, v)| (k.clone(), to_value(v)))
-                .collect(),
-        ),
-    }
-}
-
-fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, Value>) {
-    match value {
-        Value::Object(map) => {
-            if map.is_empty() {
-                out.insert(prefix.to_string(), value.clone());
-            }
-            for (k, v) in map {
-                flatten(format!("{prefix}/{k}").trim_start_matches('/'), v, out);
-            }
+        NewValue::Str(s) => {
+            out.insert(
+                prefix.to_string(),
+                Leaf::Scalar {
+                    text: s.clone(),
+                    string: true,
+                    tag: None,
+                },
+            );
         }
-        Value::Array(items) => {
+        NewValue::Raw(raw) => {
+            out.insert(prefix.to_string(), Leaf::plain(raw));
+        }
+        NewValue::Seq(items) => {
             if items.is_empty() {
-                out.insert(prefix.to_string(), value.clone());
+                out.insert(prefix.to_string(), Leaf::EmptySeq);
             }
-            for (i, v) in items.iter().enumerate() {
-                flatten(format!("{prefix}/{i}").trim_start_matches('/'), v, out);
+            for (i, item) in items.iter().enumerate() {
+                flatten(&format!("{prefix}/{i}"), item, out);
             }
         }
-        leaf => {
-            out.insert(prefix.to_string(), leaf.clone());
+        NewValue::Map(entries) => {
+            if entries.is_empty() {
+                out.insert(prefix.to_string(), Leaf::EmptyMap);
+            }
+            for (key, item) in entries {
+                flatten(&format!("{prefix}/{key}"), item, out);
+            }
         }
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -538,14 +643,18 @@ mod tests {
     const INPUT: &str = "services:\n  app:\n    image: app:1\n    environment:\n      TOKEN: abc\n    cap_add: [NET_ADMIN]\n    labels: {}\n";
 
     fn compare(plan: &[PlannedEdit], output: &str) -> Result<(), String> {
-        let src = SourceFile::new("compose.yml", None, INPUT.to_string());
+        compare_from(INPUT, plan, output)
+    }
+
+    fn compare_from(input: &str, plan: &[PlannedEdit], output: &str) -> Result<(), String> {
+        let src = SourceFile::new("compose.yml", None, input.to_string());
         let tree = SyntaxTree::parse(&src).unwrap();
         let model = ComposeModel::build(&src, &tree).unwrap();
-        let before = crate::strict::read_value(INPUT).unwrap();
+        let out = SyntaxTree::parse(&SourceFile::new("compose.yml", None, output.into())).unwrap();
         let plan = EditPlan {
             edits: plan.to_vec(),
         };
-        compare_values(&tree, &model, Some(&before), &plan, output)
+        compare_values(&tree, &model, &plan, &out)
     }
 
     fn add_read_only() -> PlannedEdit {
@@ -636,5 +745,32 @@ mod tests {
             err,
             "the output has a value at services/app/labels/a that no edit planned"
         );
+    }
+
+    #[test]
+    fn a_scalar_that_changes_type_is_a_change() {
+        let input = "services:\n  app:\n    image: app:1\n    labels:\n      tier: \"1\"\n";
+        let err = compare_from(input, &[], &input.replace("\"1\"", "1")).unwrap_err();
+        assert_eq!(err, "value at services/app/labels/tier changed or disappeared");
+        // Another quoting style of the same string is the same value.
+        assert_eq!(compare_from(input, &[], &input.replace("\"1\"", "'1'")), Ok(()));
+    }
+
+    #[test]
+    fn merged_and_aliased_values_are_compared_where_they_are_used() {
+        let input = "x-base: &base\n  restart: always\nx-env: &env\n  TZ: UTC\nservices:\n  app:\n    <<: *base\n    image: app:1\n    environment: *env\n";
+        assert_eq!(compare_from(input, &[], input), Ok(()));
+        // The anchor loses a key: every service merging it loses it too.
+        let output = input.replace("  restart: always\n", "  restart: \"no\"\n");
+        let err = compare_from(input, &[], &output).unwrap_err();
+        assert_eq!(err, "value at x-base/restart changed or disappeared");
+        let output = input.replace("<<: *base", "restart: always");
+        assert_eq!(compare_from(input, &[], &output), Ok(()), "same values, merged or not");
+        let output = input.replace("TZ: UTC", "TZ: CET");
+        let err = compare_from(input, &[], &output).unwrap_err();
+        assert_eq!(err, "value at x-env/TZ changed or disappeared");
+        let output = input.replace("environment: *env", "environment: {TZ: CET}");
+        let err = compare_from(input, &[], &output).unwrap_err();
+        assert_eq!(err, "value at services/app/environment/TZ changed or disappeared");
     }
 }

@@ -47,7 +47,7 @@ pub fn yaml_bool(text: &str) -> Option<bool> {
 }
 
 /// Whether a mapping key is the merge key `<<` (also written `!!merge <<`).
-fn is_merge_key(tree: &SyntaxTree, key: NodeId) -> bool {
+pub(crate) fn is_merge_key(tree: &SyntaxTree, key: NodeId) -> bool {
     let node = tree.node(key);
     tree.scalar(key) == Some("<<") && (!node.tagged || node.core_tag())
 }
