@@ -1,6 +1,7 @@
 //! The last gate before anything is printed or written: the patched text
 //! must parse, keep every value, keep line endings, and need no more edits.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
 
@@ -140,24 +141,24 @@ fn compare_values(
 
 /// A leaf of a reading: a scalar, or an empty mapping or sequence.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Leaf {
+enum Leaf<'a> {
     Scalar {
-        text: String,
+        text: Cow<'a, str>,
         /// Whether YAML reads it as a string: quoted, block, or a plain
         /// scalar no YAML 1.1 or 1.2 reader takes for null, bool, number
         /// or date. `"1"` and `1` differ.
         string: bool,
-        tag: Option<String>,
+        tag: Option<&'a str>,
     },
     EmptyMap,
     EmptySeq,
 }
 
-impl Leaf {
-    fn plain(text: &str) -> Leaf {
+impl Leaf<'_> {
+    fn plain(text: &str) -> Leaf<'static> {
         Leaf::Scalar {
-            text: text.to_string(),
             string: !text.is_empty() && !is_special_scalar(text),
+            text: Cow::Owned(text.to_string()),
             tag: None,
         }
     }
@@ -171,7 +172,7 @@ impl Leaf {
 
     fn is_null(&self) -> bool {
         matches!(self, Leaf::Scalar { text, string: false, tag: None }
-            if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+            if matches!(text.as_ref(), "" | "~" | "null" | "Null" | "NULL"))
     }
 
     fn is_empty_container(&self) -> bool {
@@ -202,24 +203,32 @@ impl<'t> View<'t> {
     }
 
     /// The node as a leaf, or `None` for a non-empty mapping or sequence.
-    fn leaf(&self) -> Option<Leaf> {
+    fn leaf(&self) -> Option<Leaf<'t>> {
         let node = self.tree.node(self.tree.resolve(self.node));
         match &node.kind {
             NodeKind::Scalar { value, style } => {
                 let plain = *style == granit_parser::ScalarStyle::Plain;
-                let tag = node.tag.clone().filter(|_| !node.core_tag());
+                let tag = node.tag.as_deref().filter(|_| !node.core_tag());
                 let string = match node.tag.as_deref() {
                     Some("tag:yaml.org,2002:str") => true,
                     Some(t) if node.core_tag() => t == "tag:yaml.org,2002:binary",
                     _ => !plain || (!value.is_empty() && !is_special_scalar(value)),
                 };
                 Some(Leaf::Scalar {
-                    text: value.clone(),
+                    text: Cow::Borrowed(value),
                     string,
                     tag,
                 })
             }
-            NodeKind::Mapping { .. } if self.entries().is_empty() => Some(Leaf::EmptyMap),
+            // Empty, or merging only empty mappings.
+            NodeKind::Mapping { entries }
+                if entries
+                    .iter()
+                    .all(|e| crate::model::is_merge_key(self.tree, e.key))
+                    && self.entries().is_empty() =>
+            {
+                Some(Leaf::EmptyMap)
+            }
             NodeKind::Sequence { items } if items.is_empty() => Some(Leaf::EmptySeq),
             _ => None,
         }
@@ -229,6 +238,18 @@ impl<'t> View<'t> {
     /// ones (`<<`), earlier sources first; a key set twice keeps the first.
     fn entries(&self) -> Vec<(&'t str, NodeId)> {
         let tree = self.tree;
+        let own = tree.entries(self.node);
+        // Keys are unique within a mapping (the reader rejects duplicates),
+        // so without merges the own entries are the answer.
+        if !own
+            .iter()
+            .any(|e| crate::model::is_merge_key(tree, e.key))
+        {
+            return own
+                .iter()
+                .map(|e| (tree.scalar(e.key).unwrap_or(""), e.value))
+                .collect();
+        }
         let mut out: Vec<(&'t str, NodeId)> = Vec::new();
         let mut seen: HashSet<&'t str> = HashSet::new();
         // Mappings to read, in precedence order (a stack, last first).
@@ -289,7 +310,7 @@ const DEPTH_LIMIT: usize = 1_000;
 /// One walk over both readings at once, leaf by leaf, by path (`a/b/0`).
 struct Walk<'a> {
     changed: &'a Changed,
-    expected: &'a BTreeMap<String, Leaf>,
+    expected: &'a BTreeMap<String, Leaf<'static>>,
     /// How many planned leaves the output holds with the planned value.
     matched: usize,
     visited: usize,
@@ -357,30 +378,59 @@ impl Walk<'_> {
                     result?;
                 }
             }
+            (Some(NodeKind::Mapping { .. }), Some(NodeKind::Mapping { .. })) => {
+                let (Some(old), Some(new)) = (old, new) else {
+                    return Ok(());
+                };
+                let (a, b) = (old.entries(), new.entries());
+                let mut used = vec![false; b.len()];
+                // Keys keep their order, new ones in between: look where
+                // the last match left off, then by index (big mappings
+                // such as `services`) or by a scan.
+                let index: Option<HashMap<&str, usize>> = (b.len() > 16)
+                    .then(|| b.iter().enumerate().map(|(i, (k, _))| (*k, i)).collect());
+                let mut next = 0;
+                for &(key, value) in &a {
+                    let found = b
+                        .get(next..)
+                        .and_then(|rest| rest.iter().take(4).position(|(k, _)| *k == key))
+                        .map(|p| p + next)
+                        .or_else(|| match &index {
+                            Some(index) => index.get(key).copied(),
+                            None => b.iter().position(|(k, _)| *k == key),
+                        });
+                    if let Some(i) = found
+                        && let Some(slot) = used.get_mut(i)
+                    {
+                        *slot = true;
+                        next = i + 1;
+                    }
+                    let other = found.and_then(|i| b.get(i)).map(|&(_, v)| new.at(v));
+                    push_segment(path, key);
+                    let result = self.visit(Some(old.at(value)), other, path, depth + 1);
+                    path.truncate(len);
+                    result?;
+                }
+                for (&(key, value), _) in b.iter().zip(&used).filter(|(_, used)| !**used) {
+                    push_segment(path, key);
+                    let result = self.visit(None, Some(new.at(value)), path, depth + 1);
+                    path.truncate(len);
+                    result?;
+                }
+            }
+            // One side alone, or a mapping and a sequence at one path.
             _ => {
                 let old_children = old.map(children).unwrap_or_default();
                 let new_children = new.map(children).unwrap_or_default();
-                // Big mappings (`services`) are matched by key through an
-                // index; small ones by a scan.
-                let index: Option<HashMap<&str, View>> = (new_children.len() > 16)
-                    .then(|| new_children.iter().map(|(k, v)| (k.as_ref(), *v)).collect());
-                let find = |key: &str| match &index {
-                    Some(index) => index.get(key).copied(),
-                    None => new_children.iter().find(|(k, _)| k == key).map(|(_, v)| *v),
-                };
-                let mut matched_new = HashSet::new();
                 for (key, child) in &old_children {
-                    let other = find(key);
-                    if other.is_some() {
-                        matched_new.insert(key.as_ref());
-                    }
+                    let other = new_children.iter().find(|(k, _)| k == key).map(|(_, v)| *v);
                     push_segment(path, key);
                     let result = self.visit(Some(*child), other, path, depth + 1);
                     path.truncate(len);
                     result?;
                 }
                 for (key, child) in &new_children {
-                    if matched_new.contains(key.as_ref()) {
+                    if old_children.iter().any(|(k, _)| k == key) {
                         continue;
                     }
                     push_segment(path, key);
@@ -509,7 +559,7 @@ fn changed_paths(plan: &EditPlan) -> Changed {
 }
 
 /// The leaves the plan adds, by path, as the output should hold them.
-fn planned_additions(plan: &EditPlan, old: View) -> BTreeMap<String, Leaf> {
+fn planned_additions(plan: &EditPlan, old: View) -> BTreeMap<String, Leaf<'static>> {
     let mut expected = BTreeMap::new();
     let mut appended: BTreeMap<&str, usize> = BTreeMap::new();
     // Entries added to one mapping by several rules merge, as the patcher
@@ -533,12 +583,12 @@ fn planned_additions(plan: &EditPlan, old: View) -> BTreeMap<String, Leaf> {
     }
     for (path, entries) in &added {
         for (key, value) in entries {
-            let at = if path.is_empty() {
+            let mut at = if path.is_empty() {
                 key.clone()
             } else {
                 format!("{path}/{key}")
             };
-            flatten(&at, value, &mut expected);
+            flatten(&mut at, value, &mut expected);
         }
     }
     for edit in &plan.edits {
@@ -548,7 +598,7 @@ fn planned_additions(plan: &EditPlan, old: View) -> BTreeMap<String, Leaf> {
                     .map_or(0, |seq| seq.items().len())
             });
             for item in items {
-                flatten(&format!("{}/{next}", edit.path), item, &mut expected);
+                flatten(&mut format!("{}/{next}", edit.path), item, &mut expected);
                 *next += 1;
             }
         }
@@ -561,14 +611,14 @@ fn planned_additions(plan: &EditPlan, old: View) -> BTreeMap<String, Leaf> {
 fn inherit_through_anchors(
     tree: &SyntaxTree,
     model: &ComposeModel,
-    expected: &mut BTreeMap<String, Leaf>,
+    expected: &mut BTreeMap<String, Leaf<'static>>,
 ) {
     for source in &model.services {
         if tree.node(source.node).anchor.is_none() {
             continue;
         }
         let prefix = format!("services/{}/", source.name);
-        let added: Vec<(String, Leaf)> = expected
+        let added: Vec<(String, Leaf<'static>)> = expected
             .range(prefix.clone()..)
             .take_while(|(k, _)| k.starts_with(&prefix))
             .map(|(k, v)| (k[prefix.len()..].to_string(), v.clone()))
@@ -601,40 +651,46 @@ fn inherit_through_anchors(
 
 /// A planned value's leaves, as the output should read them back: the
 /// patcher quotes every `Str` that could read as anything but a string,
-/// and writes `Raw` as it is.
-fn flatten(prefix: &str, value: &NewValue, out: &mut BTreeMap<String, Leaf>) {
+/// and writes `Raw` as it is. `path` is where the value goes; it is
+/// restored on return.
+fn flatten(path: &mut String, value: &NewValue, out: &mut BTreeMap<String, Leaf<'static>>) {
+    let len = path.len();
     match value {
         NewValue::Str(s) => {
-            out.insert(
-                prefix.to_string(),
-                Leaf::Scalar {
-                    text: s.clone(),
-                    string: true,
-                    tag: None,
-                },
-            );
+            let leaf = Leaf::Scalar {
+                text: Cow::Owned(s.clone()),
+                string: true,
+                tag: None,
+            };
+            out.insert(path.clone(), leaf);
         }
         NewValue::Raw(raw) => {
-            out.insert(prefix.to_string(), Leaf::plain(raw));
+            out.insert(path.clone(), Leaf::plain(raw));
         }
         NewValue::Seq(items) => {
             if items.is_empty() {
-                out.insert(prefix.to_string(), Leaf::EmptySeq);
+                out.insert(path.clone(), Leaf::EmptySeq);
             }
             for (i, item) in items.iter().enumerate() {
-                flatten(&format!("{prefix}/{i}"), item, out);
+                let _ = write!(path, "/{i}");
+                flatten(path, item, out);
+                path.truncate(len);
             }
         }
         NewValue::Map(entries) => {
             if entries.is_empty() {
-                out.insert(prefix.to_string(), Leaf::EmptyMap);
+                out.insert(path.clone(), Leaf::EmptyMap);
             }
             for (key, item) in entries {
-                flatten(&format!("{prefix}/{key}"), item, out);
+                path.push('/');
+                path.push_str(key);
+                flatten(path, item, out);
+                path.truncate(len);
             }
         }
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,7 @@
 //! people, JSON (schema in `docs/findings.schema.json`), SARIF 2.1.0 for
 //! code scanning, or GitHub workflow annotations.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use serde_json::{Value, json};
@@ -89,6 +89,20 @@ struct Entry<'a> {
     fix: Option<FixSafety>,
 }
 
+/// Source lines as reports show them (credentials masked), each worked
+/// out once: a service's findings mostly point at its one line.
+#[derive(Default)]
+struct SafeLines(HashMap<(usize, usize), Option<String>>);
+
+impl SafeLines {
+    fn get(&mut self, e: &Entry) -> Option<&str> {
+        self.0
+            .entry((e.index, e.line))
+            .or_insert_with(|| safe_line(e.src, e.line))
+            .as_deref()
+    }
+}
+
 impl Entry<'_> {
     /// `NAME: ` before a message, nothing for the file as a whole.
     fn service_prefix(&self) -> String {
@@ -164,6 +178,7 @@ pub fn render(format: Format, files: &[FileFindings], errors: &[ReportError]) ->
 pub fn text(files: &[FileFindings]) -> String {
     let list = entries(files);
     let mut out = String::new();
+    let mut lines = SafeLines::default();
     for e in &list {
         // Names and messages come from the file: never raw escapes.
         let service = printable(&e.service_prefix()).into_owned();
@@ -179,9 +194,9 @@ pub fn text(files: &[FileFindings]) -> String {
             e.title
         );
         let gutter = e.line.to_string().len();
-        if let Some(source) = safe_line(e.src, e.line) {
-            let _ = writeln!(out, " {} | {}", e.line, printable(&source));
-            let pad = caret_pad(&source, e.col);
+        if let Some(source) = lines.get(e) {
+            let _ = writeln!(out, " {} | {}", e.line, printable(source));
+            let pad = caret_pad(source, e.col);
             let _ = writeln!(out, " {} | {pad}^", " ".repeat(gutter));
         }
         let lead = format!(" {} =", " ".repeat(gutter));
@@ -308,6 +323,7 @@ pub fn sarif(files: &[FileFindings], errors: &[ReportError]) -> String {
         })
         .collect();
     let mut seen: BTreeMap<(usize, String), usize> = BTreeMap::new();
+    let mut lines = SafeLines::default();
     let results: Vec<Value> = entries(files)
         .iter()
         .map(|e| {
@@ -334,7 +350,7 @@ pub fn sarif(files: &[FileFindings], errors: &[ReportError]) -> String {
                         "region": { "startLine": e.line, "startColumn": e.col },
                     }
                 }],
-                "partialFingerprints": { "harden/v1": fingerprint(e, &mut seen) },
+                "partialFingerprints": { "harden/v1": fingerprint(e, &mut seen, &mut lines) },
             });
             if let (Some(i), Some(obj)) = (index, result.as_object_mut()) {
                 obj.insert("ruleIndex".into(), json!(i));
@@ -467,8 +483,12 @@ pub fn github(files: &[FileFindings], errors: &[ReportError]) -> String {
 /// all of these repeat. The message tells apart hazards reported at one
 /// place, such as two mounts inherited through `<<` at the service's key:
 /// without it they would be told apart only by their order.
-fn fingerprint(e: &Entry, seen: &mut BTreeMap<(usize, String), usize>) -> String {
-    let line = safe_line(e.src, e.line).unwrap_or_default();
+fn fingerprint(
+    e: &Entry,
+    seen: &mut BTreeMap<(usize, String), usize>,
+    lines: &mut SafeLines,
+) -> String {
+    let line = lines.get(e).unwrap_or_default();
     let base = format!(
         "{}:{}:{:016x}:{}:{:016x}",
         e.finding.rule,
