@@ -288,12 +288,18 @@ def markdown(run, png_name):
         "",
         "Inputs: `generated-N` come from `cargo run --release --example generate -- N` "
         "(groups of proxy, app, worker, database and cache, with an anchor merged by `<<`); "
-        "the others are files of the shared corpus (`corpus/real/`), chosen small or the largest.",
+        "the others are files of the shared corpus (`corpus/real/`). "
+        f"The small files of the first goal: {inputs_of_kind(run, 'small')}; "
+        f"the largest corpus files: {inputs_of_kind(run, 'large')}.",
         "",
         f"![Median time per file and tool, log scale]({png_name})",
         "",
     ]
     return "\n".join(out)
+
+
+def inputs_of_kind(run, kind):
+    return ", ".join(f"`{i['label']}`" for i in run.inputs if i["kind"] == kind) or "none"
 
 
 def wrap(label, services):
