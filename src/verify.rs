@@ -62,8 +62,7 @@ pub fn verify(
             .into_iter()
             .find(|f| !f.edits.is_empty())
     };
-    let (values, left): (Result<(), String>, Option<Finding>) = if patched.len() >= PARALLEL_FROM
-    {
+    let (values, left): (Result<(), String>, Option<Finding>) = if patched.len() >= PARALLEL_FROM {
         std::thread::scope(|scope| {
             let values = scope.spawn(values);
             let left = second_run();
@@ -241,10 +240,7 @@ impl<'t> View<'t> {
         let own = tree.entries(self.node);
         // Keys are unique within a mapping (the reader rejects duplicates),
         // so without merges the own entries are the answer.
-        if !own
-            .iter()
-            .any(|e| crate::model::is_merge_key(tree, e.key))
-        {
+        if !own.iter().any(|e| crate::model::is_merge_key(tree, e.key)) {
             return own
                 .iter()
                 .map(|e| (tree.scalar(e.key).unwrap_or(""), e.value))
@@ -295,7 +291,8 @@ impl<'t> View<'t> {
 
     /// The node at a path (`services/app/cap_add/0`).
     fn lookup(&self, path: &str) -> Option<View<'t>> {
-        path.split('/').try_fold(*self, |v, segment| v.child(segment))
+        path.split('/')
+            .try_fold(*self, |v, segment| v.child(segment))
     }
 }
 
@@ -365,7 +362,10 @@ impl Walk<'_> {
         let (old_kind, new_kind) = (old.map(|v| v.kind()), new.map(|v| v.kind()));
         match (old_kind, new_kind) {
             (Some(NodeKind::Sequence { .. }), Some(NodeKind::Sequence { .. })) => {
-                let (a, b) = (old.map_or(&[][..], |v| v.items()), new.map_or(&[][..], |v| v.items()));
+                let (a, b) = (
+                    old.map_or(&[][..], |v| v.items()),
+                    new.map_or(&[][..], |v| v.items()),
+                );
                 for i in 0..a.len().max(b.len()) {
                     if !path.is_empty() {
                         path.push('/');
@@ -593,10 +593,9 @@ fn planned_additions(plan: &EditPlan, old: View) -> BTreeMap<String, Leaf<'stati
     }
     for edit in &plan.edits {
         if let EditOp::AppendItems { items, .. } = &edit.op {
-            let next = appended.entry(edit.path.as_str()).or_insert_with(|| {
-                old.lookup(&edit.path)
-                    .map_or(0, |seq| seq.items().len())
-            });
+            let next = appended
+                .entry(edit.path.as_str())
+                .or_insert_with(|| old.lookup(&edit.path).map_or(0, |seq| seq.items().len()));
             for item in items {
                 flatten(&mut format!("{}/{next}", edit.path), item, &mut expected);
                 *next += 1;
@@ -807,9 +806,15 @@ mod tests {
     fn a_scalar_that_changes_type_is_a_change() {
         let input = "services:\n  app:\n    image: app:1\n    labels:\n      tier: \"1\"\n";
         let err = compare_from(input, &[], &input.replace("\"1\"", "1")).unwrap_err();
-        assert_eq!(err, "value at services/app/labels/tier changed or disappeared");
+        assert_eq!(
+            err,
+            "value at services/app/labels/tier changed or disappeared"
+        );
         // Another quoting style of the same string is the same value.
-        assert_eq!(compare_from(input, &[], &input.replace("\"1\"", "'1'")), Ok(()));
+        assert_eq!(
+            compare_from(input, &[], &input.replace("\"1\"", "'1'")),
+            Ok(())
+        );
     }
 
     #[test]
@@ -821,12 +826,19 @@ mod tests {
         let err = compare_from(input, &[], &output).unwrap_err();
         assert_eq!(err, "value at x-base/restart changed or disappeared");
         let output = input.replace("<<: *base", "restart: always");
-        assert_eq!(compare_from(input, &[], &output), Ok(()), "same values, merged or not");
+        assert_eq!(
+            compare_from(input, &[], &output),
+            Ok(()),
+            "same values, merged or not"
+        );
         let output = input.replace("TZ: UTC", "TZ: CET");
         let err = compare_from(input, &[], &output).unwrap_err();
         assert_eq!(err, "value at x-env/TZ changed or disappeared");
         let output = input.replace("environment: *env", "environment: {TZ: CET}");
         let err = compare_from(input, &[], &output).unwrap_err();
-        assert_eq!(err, "value at services/app/environment/TZ changed or disappeared");
+        assert_eq!(
+            err,
+            "value at services/app/environment/TZ changed or disappeared"
+        );
     }
 }
