@@ -313,10 +313,11 @@ pub(crate) fn mark_partial_services(
     tree: &SyntaxTree,
     model: &mut ComposeModel,
 ) {
+    let by_target = mergers(tree, model);
     let unlike: Vec<Option<String>> = model
         .services
         .iter()
-        .map(|s| unlike_mergers(tree, model, s))
+        .map(|s| unlike_mergers(tree, model, &by_target, s))
         .collect();
     for (service, unlike) in model.services.iter_mut().zip(unlike) {
         if service.unseen().is_some() {
@@ -372,20 +373,16 @@ const CLASHING_KEYS: &[&str] = &[
 fn unlike_mergers(
     tree: &SyntaxTree,
     model: &ComposeModel,
+    by_target: &std::collections::HashMap<syntax::NodeId, Vec<usize>>,
     service: &model::Service,
 ) -> Option<String> {
     tree.node(service.node).anchor.as_ref()?;
-    let target = tree.resolve(service.node);
     let own_text = |s: &model::Service, key: &str| {
         s.field(key)
             .filter(|f| f.origin == model::Origin::Own)
             .map(|f| tree.scalar(f.value).map(str::to_string))
     };
-    model
-        .services
-        .iter()
-        .filter(|other| other.name != service.name && merges(tree, other.node, target))
-        .find_map(|other| {
+    mergers_of(by_target, tree, model, service).find_map(|other| {
             let image = own_text(other, "image").flatten();
             let what = if image.is_some() && image != own_text(service, "image").flatten() {
                 "another image".to_string()
@@ -404,19 +401,54 @@ fn unlike_mergers(
         })
 }
 
-/// Whether mapping `map` takes the keys of `target`: merges it through
-/// its `<<` key, or is an alias of it.
-pub(crate) fn merges(tree: &SyntaxTree, map: syntax::NodeId, target: syntax::NodeId) -> bool {
-    if map != target && tree.resolve(map) == target {
-        return true;
-    }
-    tree.entries(map).iter().any(|entry| {
-        tree.scalar(entry.key) == Some("<<")
-            && match tree.items(entry.value) {
-                [] => tree.resolve(entry.value) == target,
-                items => items.iter().any(|&i| tree.resolve(i) == target),
+/// For each mapping that services take keys from, those services (by
+/// position, in file order): the ones merging it through their `<<` key
+/// and the ones that are an alias of it. Found in one pass, so anchored
+/// services need not compare themselves with every other service.
+pub(crate) fn mergers(
+    tree: &SyntaxTree,
+    model: &ComposeModel,
+) -> std::collections::HashMap<syntax::NodeId, Vec<usize>> {
+    let mut by_target: std::collections::HashMap<syntax::NodeId, Vec<usize>> =
+        std::collections::HashMap::new();
+    for (i, service) in model.services.iter().enumerate() {
+        let map = service.node;
+        let mut targets = Vec::new();
+        if tree.resolve(map) != map {
+            targets.push(tree.resolve(map));
+        }
+        for entry in tree.entries(map) {
+            if tree.scalar(entry.key) != Some("<<") {
+                continue;
             }
-    })
+            match tree.items(entry.value) {
+                [] => targets.push(tree.resolve(entry.value)),
+                items => targets.extend(items.iter().map(|&i| tree.resolve(i))),
+            }
+        }
+        targets.sort_unstable();
+        targets.dedup();
+        for target in targets {
+            by_target.entry(target).or_default().push(i);
+        }
+    }
+    by_target
+}
+
+/// The services that take the keys of `service`'s own mapping, itself
+/// left out.
+pub(crate) fn mergers_of<'m>(
+    by_target: &std::collections::HashMap<syntax::NodeId, Vec<usize>>,
+    tree: &SyntaxTree,
+    model: &'m ComposeModel,
+    service: &model::Service,
+) -> impl Iterator<Item = &'m model::Service> {
+    by_target
+        .get(&tree.resolve(service.node))
+        .into_iter()
+        .flatten()
+        .filter_map(|&i| model.services.get(i))
+        .filter(move |other| other.name != service.name)
 }
 
 /// One warning per service whose image harden does not know and that it
@@ -484,6 +516,7 @@ fn anchored_service_notes(
     findings: &[Finding],
 ) -> Vec<Finding> {
     let mut notes = Vec::new();
+    let by_target = mergers(tree, model);
     for source in &model.services {
         let Some(anchor) = tree.node(source.node).anchor.as_deref() else {
             continue;
@@ -494,11 +527,7 @@ fn anchored_service_notes(
         if !edited {
             continue;
         }
-        let users: Vec<&str> = model
-            .services
-            .iter()
-            .filter(|u| u.name != source.name)
-            .filter(|u| merges(tree, u.node, tree.resolve(source.node)))
+        let users: Vec<&str> = mergers_of(&by_target, tree, model, source)
             .map(|u| u.name.as_str())
             .collect();
         if users.is_empty() {

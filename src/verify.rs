@@ -612,6 +612,7 @@ fn inherit_through_anchors(
     model: &ComposeModel,
     expected: &mut BTreeMap<String, Leaf<'static>>,
 ) {
+    let by_target = crate::mergers(tree, model);
     for source in &model.services {
         if tree.node(source.node).anchor.is_none() {
             continue;
@@ -622,12 +623,8 @@ fn inherit_through_anchors(
             .take_while(|(k, _)| k.starts_with(&prefix))
             .map(|(k, v)| (k[prefix.len()..].to_string(), v.clone()))
             .collect();
-        let target = tree.resolve(source.node);
-        for user in &model.services {
-            // Merged even when it overrides every key the anchor had.
-            if user.name == source.name || !crate::merges(tree, user.node, target) {
-                continue;
-            }
+        // Merged even when it overrides every key the anchor had.
+        for user in crate::mergers_of(&by_target, tree, model, source) {
             let own = format!("services/{}/", user.name);
             let planned_own: HashSet<String> = expected
                 .range(own.clone()..)
