@@ -18,7 +18,7 @@ use crate::syntax::{NodeId, NodeKind, SyntaxTree};
 /// checks the input beside harden's own reader, and the output's values
 /// are compared beside the rules' second run. Below it, starting a thread
 /// costs more than it saves.
-pub(crate) const PARALLEL_FROM: usize = 64 * 1024;
+pub(crate) const PARALLEL_FROM: usize = 16 * 1024;
 
 /// Checks `patched` against the original; the error says what broke.
 ///
