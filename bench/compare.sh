@@ -17,6 +17,7 @@
 # 5. times each tool on each input with `hyperfine -N` (no shell), then
 #    the whole corpus: harden in one process, and every tool in a loop
 #    of one process per file,
+#    and measures harden's peak memory per input with GNU time,
 # 6. calls bench/report.py, which writes docs/benchmarks.md and
 #    docs/benchmarks.png from this run's hyperfine JSON.
 #
@@ -71,6 +72,8 @@ section "tools"
 export DEBIAN_FRONTEND=noninteractive
 apt_missing=()
 command -v hyperfine >/dev/null 2>&1 || apt_missing+=(hyperfine)
+# GNU time, for harden's peak memory (the shell builtin cannot tell it).
+[ -x /usr/bin/time ] || apt_missing+=(time)
 # Debian's own Python 3.11 for the venv (compose-lint needs >= 3.11).
 /usr/bin/python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_missing+=(python3-venv)
 if [ ${#apt_missing[@]} -gt 0 ]; then
@@ -244,6 +247,24 @@ tail -n +2 "$RESULTS/inputs.tsv" | while IFS=$'\t' read -r label kind services b
       if [ "$tool" = harden ]; then runs=$HARDEN_RUNS warmup=$HARDEN_WARMUP; fi
       measure "$label" "$mode" "$tool" "$warmup" "$runs" "${CMD[$tool,$mode]} $path"
     done
+  done
+done
+
+# ---------------------------------------------------------------- memory
+section "harden's peak memory (GNU time, maximum resident set of 3 runs)"
+# memory.tsv: input, mode, bytes of the input, peak resident KiB.
+printf 'input\tmode\tbytes\tpeak_kib\n' >"$RESULTS/memory.tsv"
+tail -n +2 "$RESULTS/inputs.tsv" | while IFS=$'\t' read -r label kind services bytes path; do
+  for mode in audit fix; do
+    peak=0
+    for _ in 1 2 3; do
+      # shellcheck disable=SC2086 # the command is words on purpose
+      /usr/bin/time -f '%M' -o "$RESULTS/time.out" ${CMD[harden,$mode]} "$path" >/dev/null 2>&1 </dev/null || true
+      kib=$(tail -n 1 "$RESULTS/time.out")
+      [ "$kib" -gt "$peak" ] && peak=$kib
+    done
+    printf '%s\t%s\t%s\t%s\n' "$label" "$mode" "$bytes" "$peak" >>"$RESULTS/memory.tsv"
+    printf '%-48s %-5s %9s KiB (input %s bytes)\n' "$label" "$mode" "$peak" "$bytes"
   done
 done
 

@@ -56,6 +56,8 @@ GOAL_500_MS = 20  # 500 services
 GOAL_5000_FACTOR = 10  # 5,000 services under this many times the 500 figure
 GOAL_CORPUS_MS = 500  # the whole corpus in one process
 GOAL_CORES = 2
+GOAL_MEMORY_FACTOR = 10  # peak memory under this many times the input size ...
+GOAL_MEMORY_EXTRA_MIB = 10  # ... plus this many MiB
 
 
 def read_tsv(path):
@@ -98,6 +100,11 @@ class Run:
                 self.ms[key] = median_ms(results / row["json"])
             else:
                 self.failed[key] = row["reason"]
+        # (input, mode) -> (input bytes, peak resident KiB) of harden
+        self.memory = {}
+        if (results / "memory.tsv").exists():
+            for row in read_tsv(results / "memory.tsv"):
+                self.memory[(row["input"], row["mode"])] = (int(row["bytes"]), int(row["peak_kib"]))
         # tool -> {reason: [corpus files it fails on for that reason]}
         self.corpus_failures = {}
         for row in read_tsv(results / "corpus-failures.tsv"):
@@ -246,7 +253,57 @@ def goals(run):
             f"- {verdict(batch < GOAL_CORPUS_MS)}: the whole corpus ({run.corpus()['services']} files) in one "
             f"`harden --check` run under {GOAL_CORPUS_MS} ms on {GOAL_CORES} cores: {fmt_ms(batch)} ms{caveat}."
         )
+
+    # 5. Peak memory under 10x the input size plus 10 MB, for every input.
+    if run.memory:
+        over = [
+            (label, mode, size, kib)
+            for (label, mode), (size, kib) in run.memory.items()
+            if kib * 1024 > memory_limit(size)
+        ]
+        checked = len(run.memory)
+        detail = (
+            "over it: "
+            + "; ".join(
+                f"`{label}` {mode} {fmt_mib(kib * 1024)} MiB for {fmt_size(size)} (limit {fmt_mib(memory_limit(size))} MiB)"
+                for label, mode, size, kib in sorted(over, key=lambda o: o[2])
+            )
+            if over
+            else "every input and mode is under it"
+        )
+        lines.append(
+            f"- {verdict(not over)}: peak memory under {GOAL_MEMORY_FACTOR}× the input size plus "
+            f"{GOAL_MEMORY_EXTRA_MIB} MB ({checked} input and mode pairs, maximum resident set): {detail}."
+        )
     return "\n".join(lines) + "\n"
+
+
+def memory_limit(size):
+    """The memory goal for an input of `size` bytes, in bytes."""
+    return GOAL_MEMORY_FACTOR * size + GOAL_MEMORY_EXTRA_MIB * 1024 * 1024
+
+
+def fmt_mib(n):
+    return f"{n / (1024 * 1024):.1f}"
+
+
+def memory_table(run):
+    """harden's peak memory per input, beside the goal's limit."""
+    if not run.memory:
+        return ""
+    rows = [
+        "| input | size | audit MiB | fix MiB | limit MiB |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for inp in run.per_file_inputs():
+        audit = run.memory.get((inp["label"], "audit"))
+        fix = run.memory.get((inp["label"], "fix"))
+        if not audit and not fix:
+            continue
+        size = (audit or fix)[0]
+        cells = [fmt_mib(m[1] * 1024) if m else "–" for m in (audit, fix)]
+        rows.append(f"| {inp['label']} | {fmt_size(size)} | {cells[0]} | {cells[1]} | {fmt_mib(memory_limit(size))} |")
+    return "\n".join(rows) + "\n"
 
 
 def markdown(run, png_name):
@@ -295,6 +352,15 @@ def markdown(run, png_name):
         f"![Median time per file and tool, log scale]({png_name})",
         "",
     ]
+    if run.memory:
+        out += [
+            "## Memory",
+            "",
+            "harden's peak resident memory (the maximum of 3 runs, GNU time `%M`), "
+            "with the goal's limit: 10× the input size plus 10 MB.",
+            "",
+            memory_table(run),
+        ]
     return "\n".join(out)
 
 
