@@ -94,7 +94,7 @@ fn collect_merged(
             vec![merge]
         };
         for source in sources {
-            let anchor = tree.node(tree.resolve(source)).anchor.clone();
+            let anchor = tree.node(tree.resolve(source)).anchor.as_deref().map(str::to_string);
             let origin = via.cloned().unwrap_or(Origin::Merged { anchor });
             collect_merged(tree, tree.resolve(source), fields, Some(&origin), depth + 1);
         }
@@ -229,7 +229,7 @@ impl ComposeModel {
                 let fields = if tree.is_mapping(value) {
                     let mut fields = merged_fields(tree, entry.value);
                     if tree.node(entry.value).kind_is_alias() {
-                        let anchor = tree.node(value).anchor.clone();
+                        let anchor = tree.node(value).anchor.as_deref().map(str::to_string);
                         for field in fields.values_mut() {
                             field.origin = Origin::Merged {
                                 anchor: anchor.clone(),
@@ -599,7 +599,7 @@ impl Service {
         // lives in the anchor, shared with the other services using it.
         let field_origin = match &tree.node(node).kind {
             crate::syntax::NodeKind::Alias { target } => Origin::Merged {
-                anchor: tree.node(*target).anchor.clone(),
+                anchor: tree.node(*target).anchor.as_deref().map(str::to_string),
             },
             _ => field.origin.clone(),
         };

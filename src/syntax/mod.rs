@@ -16,15 +16,17 @@ pub type NodeId = usize;
 
 #[derive(Debug, Clone)]
 pub enum NodeKind {
+    // Boxed text and slices: a tree holds one node per scalar and
+    // collection, so each word counts.
     Scalar {
-        value: String,
+        value: Box<str>,
         style: ScalarStyle,
     },
     Mapping {
-        entries: Vec<Entry>,
+        entries: Box<[Entry]>,
     },
     Sequence {
-        items: Vec<NodeId>,
+        items: Box<[NodeId]>,
     },
     /// `*name`; `target` is the anchored node it refers to.
     Alias {
@@ -48,11 +50,11 @@ pub struct Node {
     /// collections, the end of the last child, never trailing blank lines.
     pub end: usize,
     pub flow: bool,
-    pub anchor: Option<String>,
+    pub anchor: Option<Box<str>>,
     /// Whether the node carries an explicit tag such as `!reset`.
     pub tagged: bool,
     /// The tag, resolved: `!reset`, `tag:yaml.org,2002:map` for `!!map`.
-    pub tag: Option<String>,
+    pub tag: Option<Box<str>>,
 }
 
 impl Node {
@@ -74,7 +76,7 @@ impl Node {
             NodeKind::Scalar { value, style } => {
                 *style == ScalarStyle::Plain
                     && (self.start == self.end
-                        || matches!(value.as_str(), "~" | "null" | "Null" | "NULL"))
+                        || matches!(&**value, "~" | "null" | "Null" | "NULL"))
             }
             _ => false,
         }
@@ -144,7 +146,7 @@ impl SyntaxTree {
                 }
                 Event::Anchor(id, name) => {
                     if let Some(node) = last_node {
-                        tree.nodes[node].anchor = Some(name.to_string());
+                        tree.nodes[node].anchor = Some(name.into());
                         anchors.insert(id, node);
                     }
                     None
@@ -172,11 +174,11 @@ impl SyntaxTree {
                 Event::Scalar(value, style, _, ref tag) => {
                     let tag = tag
                         .as_ref()
-                        .map(|t| format!("{}{}", t.handle(), t.suffix()));
+                        .map(|t| format!("{}{}", t.handle(), t.suffix()).into_boxed_str());
                     let end = scalar_end(text, range.start, range.end, style);
                     Some(tree.push(Node {
                         kind: NodeKind::Scalar {
-                            value: value.into_owned(),
+                            value: value.into(),
                             style,
                         },
                         start: range.start,
@@ -191,15 +193,17 @@ impl SyntaxTree {
                 | Event::SequenceStart(style, _, ref tag) => {
                     let tag = tag
                         .as_ref()
-                        .map(|t| format!("{}{}", t.handle(), t.suffix()));
+                        .map(|t| format!("{}{}", t.handle(), t.suffix()).into_boxed_str());
                     let is_map = matches!(event, Event::MappingStart(..));
                     let id = tree.push(Node {
                         kind: if is_map {
                             NodeKind::Mapping {
-                                entries: Vec::new(),
+                                entries: Box::default(),
                             }
                         } else {
-                            NodeKind::Sequence { items: Vec::new() }
+                            NodeKind::Sequence {
+                                items: Box::default(),
+                            }
                         },
                         start: range.start,
                         end: range.end,
@@ -235,11 +239,15 @@ impl SyntaxTree {
                     let id = match frame {
                         Frame::Mapping { id, entries, .. } => {
                             check_duplicate_keys(&tree, src, &entries, owner.as_deref())?;
-                            tree.nodes[id].kind = NodeKind::Mapping { entries };
+                            tree.nodes[id].kind = NodeKind::Mapping {
+                                entries: entries.into_boxed_slice(),
+                            };
                             id
                         }
                         Frame::Sequence { id, items } => {
-                            tree.nodes[id].kind = NodeKind::Sequence { items };
+                            tree.nodes[id].kind = NodeKind::Sequence {
+                                items: items.into_boxed_slice(),
+                            };
                             id
                         }
                     };
