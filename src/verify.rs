@@ -104,7 +104,7 @@ fn compare_values(
         tree,
         node: new_root,
     };
-    let changed = changed_paths(plan);
+    let changed = changed_paths(plan, original_tree);
     let mut expected = planned_additions(plan, old);
     inherit_through_anchors(original_tree, original_model, &mut expected);
     let mut walk = Walk {
@@ -115,7 +115,7 @@ fn compare_values(
         lost: None,
         unplanned: None,
     };
-    walk.visit(Some(old), Some(new), &mut String::new(), 0)?;
+    walk.visit(Some(old), Some(new), &mut String::new(), 0, false)?;
     // Nothing lost: every value of the input is still there unless an
     // edit meant to change it.
     if let Some(path) = walk.lost {
@@ -159,13 +159,6 @@ impl Leaf<'_> {
             string: !text.is_empty() && !is_special_scalar(text),
             text: Cow::Owned(text.to_string()),
             tag: None,
-        }
-    }
-
-    fn text(&self) -> Option<&str> {
-        match self {
-            Leaf::Scalar { text, .. } => Some(text),
-            _ => None,
         }
     }
 
@@ -235,7 +228,7 @@ impl<'t> View<'t> {
 
     /// The mapping's effective entries: its own keys first, then merged
     /// ones (`<<`), earlier sources first; a key set twice keeps the first.
-    fn entries(&self) -> Vec<(&'t str, NodeId)> {
+    fn entries(&self) -> Vec<(&'t str, NodeId, NodeId)> {
         let tree = self.tree;
         let own = tree.entries(self.node);
         // Keys are unique within a mapping (the reader rejects duplicates),
@@ -243,10 +236,10 @@ impl<'t> View<'t> {
         if !own.iter().any(|e| crate::model::is_merge_key(tree, e.key)) {
             return own
                 .iter()
-                .map(|e| (tree.scalar(e.key).unwrap_or(""), e.value))
+                .map(|e| (tree.scalar(e.key).unwrap_or(""), e.key, e.value))
                 .collect();
         }
-        let mut out: Vec<(&'t str, NodeId)> = Vec::new();
+        let mut out: Vec<(&'t str, NodeId, NodeId)> = Vec::new();
         let mut seen: HashSet<&'t str> = HashSet::new();
         // Mappings to read, in precedence order (a stack, last first).
         let mut todo: Vec<(NodeId, usize)> = vec![(tree.resolve(self.node), 0)];
@@ -261,7 +254,7 @@ impl<'t> View<'t> {
                         sources.push(tree.resolve(entry.value));
                     }
                 } else if seen.insert(key) {
-                    out.push((key, entry.value));
+                    out.push((key, entry.key, entry.value));
                 }
             }
             if depth < MERGE_DEPTH {
@@ -269,6 +262,17 @@ impl<'t> View<'t> {
             }
         }
         out
+    }
+
+    /// The tag of a mapping or sequence, unless it only names the kind.
+    fn collection_tag(&self) -> Option<&'t str> {
+        let node = self.tree.node(self.tree.resolve(self.node));
+        match node.kind {
+            NodeKind::Mapping { .. } | NodeKind::Sequence { .. } if !node.core_tag() => {
+                node.tag.as_deref()
+            }
+            _ => None,
+        }
     }
 
     fn items(&self) -> &'t [NodeId] {
@@ -280,8 +284,8 @@ impl<'t> View<'t> {
             NodeKind::Mapping { .. } => self
                 .entries()
                 .into_iter()
-                .find(|(k, _)| *k == segment)
-                .map(|(_, v)| self.at(v)),
+                .find(|(k, _, _)| *k == segment)
+                .map(|(_, _, v)| self.at(v)),
             NodeKind::Sequence { items } => items
                 .get(segment.parse::<usize>().ok()?)
                 .map(|&i| self.at(i)),
@@ -318,16 +322,30 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
+    /// Compares one place of both readings; `planned` when an edit
+    /// replaced or renamed what is there, so anything goes below.
     fn visit(
         &mut self,
         old: Option<View>,
         new: Option<View>,
         path: &mut String,
         depth: usize,
+        planned: bool,
     ) -> Result<(), String> {
         self.visited += 1;
         if self.visited > VISIT_BUDGET || depth > DEPTH_LIMIT {
             return Err("the output grows or nests past what the input did".into());
+        }
+        if planned || old.is_some_and(|v| self.changed.replaced.contains(&v.node)) {
+            return Ok(());
+        }
+        // A tag on a mapping or sequence (`!reset`, `!override`) is part of
+        // what it means.
+        if let (Some(o), Some(n)) = (old, new)
+            && o.collection_tag() != n.collection_tag()
+            && self.lost.is_none()
+        {
+            self.lost = Some(path.clone());
         }
         let old_leaf = old.and_then(|v| v.leaf());
         let new_leaf = new.and_then(|v| v.leaf());
@@ -336,8 +354,8 @@ impl Walk<'_> {
         {
             // An empty `{}` or `[]` that gained entries is kept, not lost.
             let filled = value.is_empty_container() && new.is_some() && new_leaf.is_none();
-            if !(new_leaf.as_ref() == Some(value) || filled || self.changed.is_changed(path, value))
-            {
+            let planned_fill = value.is_null() && self.changed.filled.contains(path.as_str());
+            if !(new_leaf.as_ref() == Some(value) || filled || planned_fill) {
                 self.lost = Some(path.clone());
             }
         }
@@ -350,10 +368,7 @@ impl Walk<'_> {
             if planned == Some(value) {
                 self.matched += 1;
             }
-            if self.unplanned.is_none()
-                && planned.is_none()
-                && !self.changed.is_changed(path, value)
-            {
+            if self.unplanned.is_none() && planned.is_none() {
                 self.unplanned = Some(path.clone());
             }
         }
@@ -373,7 +388,7 @@ impl Walk<'_> {
                     let _ = write!(path, "{i}");
                     let old_item = old.and_then(|v| a.get(i).map(|&n| v.at(n)));
                     let new_item = new.and_then(|v| b.get(i).map(|&n| v.at(n)));
-                    let result = self.visit(old_item, new_item, path, depth + 1);
+                    let result = self.visit(old_item, new_item, path, depth + 1, false);
                     path.truncate(len);
                     result?;
                 }
@@ -388,16 +403,27 @@ impl Walk<'_> {
                 // the last match left off, then by index (big mappings
                 // such as `services`) or by a scan.
                 let index: Option<HashMap<&str, usize>> = (b.len() > 16)
-                    .then(|| b.iter().enumerate().map(|(i, (k, _))| (*k, i)).collect());
+                    .then(|| b.iter().enumerate().map(|(i, (k, _, _))| (*k, i)).collect());
                 let mut next = 0;
-                for &(key, value) in &a {
+                // New names of the keys renamed here: what they hold is
+                // the renamed entry.
+                let mut renamed_to: Vec<&str> = Vec::new();
+                for &(key, key_node, value) in &a {
+                    if let Some(name) = self.changed.renamed.get(&key_node) {
+                        renamed_to.push(name);
+                        push_segment(path, key);
+                        let result = self.visit(Some(old.at(value)), None, path, depth + 1, true);
+                        path.truncate(len);
+                        result?;
+                        continue;
+                    }
                     let found = b
                         .get(next..)
-                        .and_then(|rest| rest.iter().take(4).position(|(k, _)| *k == key))
+                        .and_then(|rest| rest.iter().take(4).position(|(k, _, _)| *k == key))
                         .map(|p| p + next)
                         .or_else(|| match &index {
                             Some(index) => index.get(key).copied(),
-                            None => b.iter().position(|(k, _)| *k == key),
+                            None => b.iter().position(|(k, _, _)| *k == key),
                         });
                     if let Some(i) = found
                         && let Some(slot) = used.get_mut(i)
@@ -405,15 +431,16 @@ impl Walk<'_> {
                         *slot = true;
                         next = i + 1;
                     }
-                    let other = found.and_then(|i| b.get(i)).map(|&(_, v)| new.at(v));
+                    let other = found.and_then(|i| b.get(i)).map(|&(_, _, v)| new.at(v));
                     push_segment(path, key);
-                    let result = self.visit(Some(old.at(value)), other, path, depth + 1);
+                    let result = self.visit(Some(old.at(value)), other, path, depth + 1, false);
                     path.truncate(len);
                     result?;
                 }
-                for (&(key, value), _) in b.iter().zip(&used).filter(|(_, used)| !**used) {
+                for (&(key, _, value), _) in b.iter().zip(&used).filter(|(_, used)| !**used) {
+                    let planned = renamed_to.contains(&key);
                     push_segment(path, key);
-                    let result = self.visit(None, Some(new.at(value)), path, depth + 1);
+                    let result = self.visit(None, Some(new.at(value)), path, depth + 1, planned);
                     path.truncate(len);
                     result?;
                 }
@@ -425,7 +452,7 @@ impl Walk<'_> {
                 for (key, child) in &old_children {
                     let other = new_children.iter().find(|(k, _)| k == key).map(|(_, v)| *v);
                     push_segment(path, key);
-                    let result = self.visit(Some(*child), other, path, depth + 1);
+                    let result = self.visit(Some(*child), other, path, depth + 1, false);
                     path.truncate(len);
                     result?;
                 }
@@ -434,7 +461,7 @@ impl Walk<'_> {
                         continue;
                     }
                     push_segment(path, key);
-                    let result = self.visit(None, Some(*child), path, depth + 1);
+                    let result = self.visit(None, Some(*child), path, depth + 1, false);
                     path.truncate(len);
                     result?;
                 }
@@ -451,7 +478,7 @@ fn children(view: View<'_>) -> Vec<(std::borrow::Cow<'_, str>, View<'_>)> {
         NodeKind::Mapping { .. } => view
             .entries()
             .into_iter()
-            .map(|(k, v)| (k.into(), view.at(v)))
+            .map(|(k, _, v)| (k.into(), view.at(v)))
             .collect(),
         NodeKind::Sequence { items } => items
             .iter()
@@ -486,74 +513,37 @@ fn check_line_endings(original: &SourceFile, patched: &str) -> Result<(), String
     }
 }
 
-/// What the plan changes on purpose.
+/// What the plan changes on purpose, by node of the input: a scalar
+/// replaced changes wherever it is used (an anchored value merged into
+/// several services changes in each), and nowhere else.
 struct Changed {
-    prefixes: HashSet<String>,
-    /// Null values that became mappings.
+    /// Scalars replaced in place.
+    replaced: HashSet<NodeId>,
+    /// Keys renamed, with their new name.
+    renamed: HashMap<NodeId, String>,
+    /// Null values that became mappings, by path.
     filled: HashSet<String>,
-    /// Environment variables replaced in place; a value in an anchor
-    /// changes for every service that merges it.
-    env_names: HashSet<String>,
 }
 
-impl Changed {
-    fn is_changed(&self, path: &str, old: &Leaf) -> bool {
-        // The path itself or any of its ancestors.
-        let ancestors = path
-            .match_indices('/')
-            .map(|(i, _)| &path[..i])
-            .chain(std::iter::once(path));
-        if ancestors.into_iter().any(|p| self.prefixes.contains(p)) {
-            return true;
-        }
-        if old.is_null() && self.filled.contains(path) {
-            return true;
-        }
-        let last = path.rsplit('/').next().unwrap_or(path);
-        self.env_names.contains(last)
-            || old
-                .text()
-                .and_then(|v| v.split('=').next())
-                .is_some_and(|name| self.env_names.contains(name))
-    }
-}
-
-fn changed_paths(plan: &EditPlan) -> Changed {
+fn changed_paths(plan: &EditPlan, tree: &SyntaxTree) -> Changed {
     let mut changed = Changed {
-        prefixes: HashSet::new(),
+        replaced: HashSet::new(),
+        renamed: HashMap::new(),
         filled: HashSet::new(),
-        env_names: HashSet::new(),
     };
     for edit in &plan.edits {
-        if let EditOp::FillValue { .. } = edit.op {
-            changed.filled.insert(edit.path.clone());
-            continue;
-        }
-        if !matches!(
-            edit.op,
-            EditOp::ReplaceScalar { .. } | EditOp::RenameKey { .. }
-        ) {
-            continue;
-        }
-        match edit.path.rsplit_once("/environment/") {
-            Some((_, name)) => {
-                changed.env_names.insert(name.to_string());
-                // The new name of a renamed or rewritten variable.
-                match &edit.op {
-                    EditOp::RenameKey { name, .. } => changed.env_names.insert(name.clone()),
-                    EditOp::ReplaceScalar {
-                        value: NewValue::Str(s),
-                        ..
-                    } => changed
-                        .env_names
-                        .insert(s.split('=').next().unwrap_or(s).to_string()),
-                    _ => false,
-                };
+        match &edit.op {
+            EditOp::FillValue { .. } => {
+                changed.filled.insert(edit.path.clone());
             }
-            None => {
-                changed.prefixes.insert(edit.path.clone());
+            EditOp::ReplaceScalar { node, .. } => {
+                changed.replaced.insert(tree.resolve(*node));
             }
-        };
+            EditOp::RenameKey { key, name } => {
+                changed.renamed.insert(*key, name.clone());
+            }
+            _ => {}
+        }
     }
     changed
 }
@@ -837,5 +827,53 @@ mod tests {
             err,
             "value at services/app/environment/TZ changed or disappeared"
         );
+    }
+
+    /// The key node of `name` under the environment of `service`.
+    fn env_key(input: &str, service: &str, name: &str) -> NodeId {
+        let src = SourceFile::new("compose.yml", None, input.to_string());
+        let tree = SyntaxTree::parse(&src).unwrap();
+        let root = tree.root.unwrap();
+        let services = tree.get(root, "services").unwrap();
+        let env = tree.get(tree.get(services, service).unwrap(), "environment").unwrap();
+        tree.get_entry(env, name).unwrap().key
+    }
+
+    fn rename(path: &str, key: NodeId, name: &str) -> PlannedEdit {
+        PlannedEdit {
+            path: path.into(),
+            op: EditOp::RenameKey {
+                key,
+                name: name.into(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_rename_excuses_only_the_key_it_renames() {
+        let input = "services:\n  a:\n    image: x:1\n    environment:\n      TOKEN: t\n  b:\n    image: x:1\n    environment:\n      TOKEN: t\n";
+        let edit = rename("services/a/environment/TOKEN", env_key(input, "a", "TOKEN"), "TOKEN_FILE");
+        let one = input.replacen("TOKEN: t", "TOKEN_FILE: t", 1);
+        assert_eq!(compare_from(input, std::slice::from_ref(&edit), &one), Ok(()));
+        // The same name in another service is not the planned rename.
+        let both = input.replace("TOKEN: t", "TOKEN_FILE: t");
+        let err = compare_from(input, &[edit], &both).unwrap_err();
+        assert_eq!(err, "value at services/b/environment/TOKEN changed or disappeared");
+    }
+
+    #[test]
+    fn a_renamed_key_used_elsewhere_through_an_alias_is_a_change_there() {
+        let input = "services:\n  db:\n    image: x:1\n    environment:\n      &k PASSWORD: p\n  app:\n    image: y:1\n    labels:\n      name: *k\n";
+        let edit = rename("services/db/environment/PASSWORD", env_key(input, "db", "PASSWORD"), "PASSWORD_FILE");
+        let output = input.replace("&k PASSWORD: p", "&k PASSWORD_FILE: p");
+        let err = compare_from(input, &[edit], &output).unwrap_err();
+        assert_eq!(err, "value at services/app/labels/name changed or disappeared");
+    }
+
+    #[test]
+    fn a_tag_on_a_collection_is_part_of_its_value() {
+        let input = "services:\n  app:\n    image: x:1\n    networks: !reset [a]\n";
+        let err = compare_from(input, &[], &input.replace("!reset ", "")).unwrap_err();
+        assert_eq!(err, "value at services/app/networks changed or disappeared");
     }
 }

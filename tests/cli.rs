@@ -963,6 +963,11 @@ fn every_bad_input_kind_names_its_line() {
             ":4:",
         ),
         ("alias.yml", b"services:\n  web: *nothing\n", ":2:"),
+        (
+            "alias-key.yml",
+            b"x-name: &name TZ\nservices:\n  app:\n    image: nginx:1.27\n    environment:\n      *name : UTC\n",
+            ":6:7: error: an alias (*name) as a mapping key is not supported",
+        ),
         ("two-docs.yml", b"services: {}\n---\nservices: {}\n", ":2:1"),
         ("scalar.yml", b"just text\n", ":1:1"),
         ("list.yml", b"- a\n- b\n", ":1:1"),

@@ -290,6 +290,9 @@ fn single_network(ctx: &Context, backend: &Service) -> Result<Option<(String, Mo
         let &[item] = tree.items(node) else {
             return Err(several(tree.items(node).len()));
         };
+        if is_alias(tree, item) || tree.node(item).anchor.is_some() || tree.node(item).tagged {
+            return Err("its network name is anchored, an alias or tagged, so renaming it would change it elsewhere".into());
+        }
         let old = tree
             .scalar(item)
             .ok_or("its network entry is not a name")?
@@ -309,6 +312,9 @@ fn single_network(ctx: &Context, backend: &Service) -> Result<Option<(String, Mo
     let fixed = ["ipv4_address", "ipv6_address", "link_local_ips"];
     if tree.is_mapping(entry.value) && fixed.iter().any(|k| tree.get(entry.value, k).is_some()) {
         return Err("it has a fixed address on its network".into());
+    }
+    if tree.node(entry.key).anchor.is_some() || tree.node(entry.key).tagged {
+        return Err("its network name is anchored or tagged, so renaming it would change it elsewhere".into());
     }
     let old = tree.scalar(entry.key).unwrap_or_default().to_string();
     let edit = move |name: &str| PlannedEdit {
@@ -480,6 +486,11 @@ fn cannot_join(ctx: &Context, client: &Service) -> Option<String> {
             Some("its networks are inherited through `<<`".into())
         }
         Some(f) if is_alias(ctx.tree, f.value) => Some("its networks are an alias".into()),
+        // `!reset []` drops what is appended in a merge; `!override`
+        // decides what the other layers keep: harden leaves tags alone.
+        Some(f) if ctx.tree.node(f.value).tagged => {
+            Some("its networks carry a tag such as !reset that harden leaves alone".into())
+        }
         _ => None,
     }
 }

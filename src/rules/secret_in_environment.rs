@@ -8,7 +8,7 @@ use granit_parser::ScalarStyle;
 
 use super::{
     Context, Finding, FixSafety, Level, MovedValue, Rule, RuleMeta, Severity, add_top_level_entry,
-    extend_list, numeric_user,
+    extend_list, is_alias, numeric_user,
 };
 use crate::model::{EnvVar, Form, Origin, Service};
 use crate::plan::{EditOp, NewValue, PlannedEdit};
@@ -338,12 +338,19 @@ fn check_var(ctx: &Context, state: &mut State, service: &Service, var: &EnvVar) 
     // The image, and how the other file sets the same variable, are out of
     // sight: moving it here could leave both NAME and NAME_FILE set once
     // Compose merges the files, which entrypoints refuse.
-    if service.split {
+    // A service whose definition continues in another file, or whose
+    // anchored mapping another service merges with another image: a
+    // rename here would reach what harden cannot judge.
+    if let Some(why) = &service.partial {
         finding.level = Level::Warning;
+        let how = if service.split {
+            ", the same way in every file that sets it"
+        } else {
+            ""
+        };
         finding.message = format!(
-            "{} holds a literal credential, but {}; move it out by hand, the same way in every file that sets it",
-            var.name,
-            service.unseen().unwrap_or_default()
+            "{} holds a literal credential, but {why}; move it out by hand{how}",
+            var.name
         );
         return Some(finding);
     }
@@ -503,6 +510,22 @@ fn file_secret(
     }
     if var.origin != Origin::Own {
         return Err("the value is inherited".into());
+    }
+    // A renamed variable changes for every service sharing the block or
+    // the key: they would lose NAME and get a NAME_FILE they do not mount.
+    if let Some(env) = service.field("environment").map(|f| f.value)
+        && (is_alias(tree, env) || tree.node(env).anchor.is_some())
+    {
+        return Err(format!(
+            "its environment block is shared through an anchor, so other services would lose {}",
+            var.name
+        ));
+    }
+    if var.key.is_some_and(|k| tree.node(k).anchor.is_some()) {
+        return Err(format!(
+            "the name {} is anchored and used elsewhere in the file",
+            var.name
+        ));
     }
     if service.environment(tree).iter().any(|v| v.name == file_var) {
         return Err(format!("{file_var} is already set"));

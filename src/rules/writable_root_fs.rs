@@ -299,14 +299,16 @@ fn covers(target: &str, path: &str) -> bool {
 
 /// The new tmpfs paths a service's user may be unable to write to: paths
 /// the settings name (not `/tmp`, which images ship world-writable), when
-/// the service has no `user:` and its image is not known to start as root.
+/// the service has no `user:` and its image is not known to run as root
+/// (one that starts as root and steps down writes as its service user).
 fn root_owned_paths<'p>(
     ctx: &Context,
     service: &Service,
     paths: &'p [String],
     profile: Option<&crate::knowledge::ImageProfile>,
 ) -> Vec<&'p str> {
-    let starts_as_root = profile.is_some_and(|p| p.start_user == Some(StartUser::Root));
+    let starts_as_root = profile
+        .is_some_and(|p| p.start_user == Some(StartUser::Root) && p.steps_down_to.is_none());
     if service.user(ctx.tree).is_some() || starts_as_root {
         return Vec::new();
     }

@@ -280,7 +280,11 @@ impl SyntaxTree {
                                 src,
                                 line,
                                 col,
-                                "complex mapping keys are not supported in Compose files".into(),
+                                if matches!(tree.nodes[id].kind, NodeKind::Alias { .. }) {
+                                    "an alias (*name) as a mapping key is not supported; write the key out".into()
+                                } else {
+                                    "complex mapping keys are not supported in Compose files".into()
+                                },
                             ));
                         }
                         *pending_key = Some(id);
