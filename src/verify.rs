@@ -835,7 +835,9 @@ mod tests {
         let tree = SyntaxTree::parse(&src).unwrap();
         let root = tree.root.unwrap();
         let services = tree.get(root, "services").unwrap();
-        let env = tree.get(tree.get(services, service).unwrap(), "environment").unwrap();
+        let env = tree
+            .get(tree.get(services, service).unwrap(), "environment")
+            .unwrap();
         tree.get_entry(env, name).unwrap().key
     }
 
@@ -852,22 +854,39 @@ mod tests {
     #[test]
     fn a_rename_excuses_only_the_key_it_renames() {
         let input = "services:\n  a:\n    image: x:1\n    environment:\n      TOKEN: t\n  b:\n    image: x:1\n    environment:\n      TOKEN: t\n";
-        let edit = rename("services/a/environment/TOKEN", env_key(input, "a", "TOKEN"), "TOKEN_FILE");
+        let edit = rename(
+            "services/a/environment/TOKEN",
+            env_key(input, "a", "TOKEN"),
+            "TOKEN_FILE",
+        );
         let one = input.replacen("TOKEN: t", "TOKEN_FILE: t", 1);
-        assert_eq!(compare_from(input, std::slice::from_ref(&edit), &one), Ok(()));
+        assert_eq!(
+            compare_from(input, std::slice::from_ref(&edit), &one),
+            Ok(())
+        );
         // The same name in another service is not the planned rename.
         let both = input.replace("TOKEN: t", "TOKEN_FILE: t");
         let err = compare_from(input, &[edit], &both).unwrap_err();
-        assert_eq!(err, "value at services/b/environment/TOKEN changed or disappeared");
+        assert_eq!(
+            err,
+            "value at services/b/environment/TOKEN changed or disappeared"
+        );
     }
 
     #[test]
     fn a_renamed_key_used_elsewhere_through_an_alias_is_a_change_there() {
         let input = "services:\n  db:\n    image: x:1\n    environment:\n      &k PASSWORD: p\n  app:\n    image: y:1\n    labels:\n      name: *k\n";
-        let edit = rename("services/db/environment/PASSWORD", env_key(input, "db", "PASSWORD"), "PASSWORD_FILE");
+        let edit = rename(
+            "services/db/environment/PASSWORD",
+            env_key(input, "db", "PASSWORD"),
+            "PASSWORD_FILE",
+        );
         let output = input.replace("&k PASSWORD: p", "&k PASSWORD_FILE: p");
         let err = compare_from(input, &[edit], &output).unwrap_err();
-        assert_eq!(err, "value at services/app/labels/name changed or disappeared");
+        assert_eq!(
+            err,
+            "value at services/app/labels/name changed or disappeared"
+        );
     }
 
     #[test]

@@ -94,7 +94,11 @@ fn collect_merged(
             vec![merge]
         };
         for source in sources {
-            let anchor = tree.node(tree.resolve(source)).anchor.as_deref().map(str::to_string);
+            let anchor = tree
+                .node(tree.resolve(source))
+                .anchor
+                .as_deref()
+                .map(str::to_string);
             let origin = via.cloned().unwrap_or(Origin::Merged { anchor });
             collect_merged(tree, tree.resolve(source), fields, Some(&origin), depth + 1);
         }

@@ -35,7 +35,7 @@ impl Rule for FlatNetwork {
         let tree = ctx.tree;
         let mut findings = Vec::new();
         let mut network: Option<String> = None;
-        let mut joined: Vec<String> = Vec::new();
+        let mut joined: HashSet<String> = HashSet::new();
 
         let refs = References::build(ctx);
         let networks_of: Vec<Vec<String>> = ctx
@@ -136,6 +136,7 @@ impl Rule for FlatNetwork {
                 )
             })
             .collect();
+        let moved: HashSet<&str> = isolated.iter().map(|b| b.name.as_str()).collect();
         for backend in &isolated {
             let name = network.get_or_insert_with(|| network_name(ctx)).clone();
             let clients = refs.clients_of(ctx, backend);
@@ -219,10 +220,9 @@ impl Rule for FlatNetwork {
             }
             for client in clients {
                 // An isolated client gets the network with its own move.
-                if joined.contains(&client.name) || isolated.iter().any(|b| b.name == client.name) {
+                if moved.contains(client.name.as_str()) || !joined.insert(client.name.clone()) {
                     continue;
                 }
-                joined.push(client.name.clone());
                 finding.edits.extend(join_edit(ctx, client, &name));
             }
             findings.push(finding);
@@ -314,7 +314,10 @@ fn single_network(ctx: &Context, backend: &Service) -> Result<Option<(String, Mo
         return Err("it has a fixed address on its network".into());
     }
     if tree.node(entry.key).anchor.is_some() || tree.node(entry.key).tagged {
-        return Err("its network name is anchored or tagged, so renaming it would change it elsewhere".into());
+        return Err(
+            "its network name is anchored or tagged, so renaming it would change it elsewhere"
+                .into(),
+        );
     }
     let old = tree.scalar(entry.key).unwrap_or_default().to_string();
     let edit = move |name: &str| PlannedEdit {
@@ -375,6 +378,8 @@ fn network_name(ctx: &Context) -> String {
 struct References {
     /// Word (service name or host name) → indexes of the services using it.
     by_word: HashMap<String, Vec<usize>>,
+    /// Indexes of the database admin UIs, which reach every datastore.
+    admins: Vec<usize>,
 }
 
 impl References {
@@ -415,7 +420,15 @@ impl References {
                 by_word.entry(word).or_default().push(index);
             }
         }
-        References { by_word }
+        let admins = ctx
+            .model
+            .services
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| ctx.profile(s).is_some_and(|p| p.role == Role::Admin))
+            .map(|(i, _)| i)
+            .collect();
+        References { by_word, admins }
     }
 
     /// Services that refer to `backend` by its name, container name or host name.
@@ -440,14 +453,9 @@ impl References {
         if ctx
             .profile(backend)
             .is_some_and(|p| p.role == Role::Datastore)
+            && !self.admins.is_empty()
         {
-            let admins = ctx
-                .model
-                .services
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| ctx.profile(s).is_some_and(|p| p.role == Role::Admin));
-            indexes.extend(admins.map(|(i, _)| i));
+            indexes.extend(&self.admins);
             indexes.sort_unstable();
             indexes.dedup();
         }

@@ -307,8 +307,8 @@ fn root_owned_paths<'p>(
     paths: &'p [String],
     profile: Option<&crate::knowledge::ImageProfile>,
 ) -> Vec<&'p str> {
-    let starts_as_root = profile
-        .is_some_and(|p| p.start_user == Some(StartUser::Root) && p.steps_down_to.is_none());
+    let starts_as_root =
+        profile.is_some_and(|p| p.start_user == Some(StartUser::Root) && p.steps_down_to.is_none());
     if service.user(ctx.tree).is_some() || starts_as_root {
         return Vec::new();
     }
