@@ -327,6 +327,9 @@ def markdown(run, png_name):
         "## Goals",
         "",
         goals(run),
+        "Where the time and memory go, and why a goal is not met: "
+        "[design notes](design.md#goals-not-met-and-why).",
+        "",
         "## Times",
         "",
         "Median ms; after each peer's time, how many times harden's time (in the same row) it is. "
