@@ -459,14 +459,20 @@ fn run(mut cli: Cli) -> Result<u8, HardenError> {
             .and_then(report::Format::parse)
             .unwrap_or(report::Format::Text);
         let shown = severity(cli.min_severity.as_deref());
-        let kept: Vec<Vec<harden::rules::Finding>> = outcomes
+        // Copied only when --min-severity hides some.
+        let kept: Vec<std::borrow::Cow<[harden::rules::Finding]>> = outcomes
             .iter()
             .map(|o| {
-                o.findings
-                    .iter()
-                    .filter(|f| f.severity >= shown)
-                    .cloned()
-                    .collect()
+                if o.findings.iter().all(|f| f.severity >= shown) {
+                    std::borrow::Cow::Borrowed(o.findings.as_slice())
+                } else {
+                    o.findings
+                        .iter()
+                        .filter(|f| f.severity >= shown)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .into()
+                }
             })
             .collect();
         let files: Vec<report::FileFindings> = outcomes

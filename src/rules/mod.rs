@@ -378,13 +378,15 @@ pub fn check_all(ctx: &Context) -> Vec<Finding> {
 }
 
 /// The metadata of every rule, in registry order.
-pub fn metas() -> Vec<&'static RuleMeta> {
-    registry().iter().map(|r| r.meta()).collect()
+pub fn metas() -> &'static [&'static RuleMeta] {
+    // Reports look a rule up for every finding: list them once.
+    static METAS: std::sync::OnceLock<Vec<&'static RuleMeta>> = std::sync::OnceLock::new();
+    METAS.get_or_init(|| registry().iter().map(|r| r.meta()).collect())
 }
 
 /// The metadata of one rule.
 pub fn meta(id: &str) -> Option<&'static RuleMeta> {
-    metas().into_iter().find(|m| m.id == id)
+    metas().iter().copied().find(|m| m.id == id)
 }
 
 /// Findings about the file as a whole rather than one rule's fix; they can
