@@ -70,8 +70,15 @@ fn source(name: &str) -> Option<SourceFile> {
     text(name).map(|t| SourceFile::new(name, None, t))
 }
 
+/// Reads the input, the strict reader's verdict included.
+fn read(src: SourceFile, settings: &Settings) -> Reading {
+    let mut reading = Reading::new(src, settings).expect("benchmark input reads");
+    reading.strict_verdict().expect("benchmark input is valid");
+    reading
+}
+
 fn reading(name: &str) -> Option<Reading> {
-    Some(Reading::new(source(name)?, &Settings::default()).expect("benchmark input reads"))
+    Some(read(source(name)?, &Settings::default()))
 }
 
 #[divan::bench(args = INPUTS, sample_count = SAMPLES)]
@@ -80,7 +87,7 @@ fn parse_to_model(bencher: Bencher, name: &str) {
     let settings = Settings::default();
     bencher
         .with_inputs(|| src.clone())
-        .bench_values(|src| Reading::new(src, &settings).expect("reads"));
+        .bench_values(|src| read(src, &settings));
 }
 
 #[divan::bench(args = INPUTS, sample_count = SAMPLES)]

@@ -72,9 +72,10 @@ pub fn audit(src: SourceFile, settings: &settings::Settings) -> Result<Outcome, 
 }
 
 fn run(src: SourceFile, settings: &settings::Settings, fix: bool) -> Result<Outcome, HardenError> {
-    let reading = Reading::new(src, settings)?;
+    let mut reading = Reading::new(src, settings)?;
     let findings = reading.check();
     if !fix {
+        reading.strict_verdict()?;
         let patched = reading.src.text.clone();
         return Ok(Outcome {
             src: reading.src,
@@ -85,6 +86,7 @@ fn run(src: SourceFile, settings: &settings::Settings, fix: bool) -> Result<Outc
     }
     let (plan, moved) = plan(&findings);
     let patched = reading.patch(&plan)?;
+    reading.strict_verdict()?;
     if !plan.is_empty() {
         reading.verify(&plan, &patched, &moved)?;
     }
@@ -100,7 +102,8 @@ fn run(src: SourceFile, settings: &settings::Settings, fix: bool) -> Result<Outc
 /// tree, the model, the files beside it and the settings. The pipeline's
 /// stages are its methods, in order: [`Reading::new`] (parse to model),
 /// [`Reading::check`] (rules), [`plan`], [`Reading::patch`] and
-/// [`Reading::verify`]; `harden` and `audit` run them, and so do the
+/// [`Reading::verify`], with [`Reading::strict_verdict`] awaited before a
+/// report or the verifier; `harden` and `audit` run them, and so do the
 /// benchmarks, stage by stage.
 pub struct Reading {
     pub src: SourceFile,
@@ -108,6 +111,9 @@ pub struct Reading {
     pub model: ComposeModel,
     pub around: Surroundings,
     pub settings: settings::Settings,
+    /// serde-saphyr's check of a big text, running beside the other
+    /// stages until [`Reading::strict_verdict`] waits for it.
+    strict: Option<std::thread::JoinHandle<Result<(), HardenError>>>,
 }
 
 impl Reading {
@@ -115,26 +121,21 @@ impl Reading {
     /// and layers beside the file and merges its settings.
     pub fn new(src: SourceFile, settings: &settings::Settings) -> Result<Reading, HardenError> {
         precheck(&src)?;
-        // Two readers of the same text, independent of each other: for a
-        // big file the strict one runs on a second thread.
-        let (tree, strict) = if src.text.len() >= verify::PARALLEL_FROM {
-            std::thread::scope(|scope| {
-                let strict = scope.spawn(|| strict_check(&src));
-                let tree = SyntaxTree::parse(&src);
-                let strict = strict.join().unwrap_or_else(|_| {
-                    Err(HardenError::Internal {
-                        file: src.display_name.clone(),
-                        message: "the strict reader stopped unexpectedly".into(),
-                    })
-                });
-                (tree, strict)
-            })
+        // Two readers of the same text, independent of each other. For a
+        // big file the strict one runs on a second thread while the tree,
+        // the model and the rules take the first; its verdict is awaited
+        // before anything is reported or patched. The syntax tree's errors
+        // come first either way: they name every location.
+        let strict = if src.text.len() >= verify::PARALLEL_FROM {
+            let copy = src.clone();
+            Some(std::thread::spawn(move || strict_check(&copy)))
         } else {
-            (SyntaxTree::parse(&src), strict_check(&src))
+            None
         };
-        // The syntax tree's errors come first: they name every location.
-        let tree = tree?;
-        strict?;
+        let tree = SyntaxTree::parse(&src)?;
+        if strict.is_none() {
+            strict_check(&src)?;
+        }
         let mut model = ComposeModel::build(&src, &tree)?;
         // Read once: the verifier marks the output's services the same way.
         let base = src.path.as_deref().and_then(layers::base_of);
@@ -157,6 +158,21 @@ impl Reading {
             model,
             around,
             settings,
+            strict,
+        })
+    }
+
+    /// The strict reader's verdict on the text (merge keys, alias budget,
+    /// nesting), waiting for it when it runs on its own thread.
+    pub fn strict_verdict(&mut self) -> Result<(), HardenError> {
+        let Some(strict) = self.strict.take() else {
+            return Ok(());
+        };
+        strict.join().unwrap_or_else(|_| {
+            Err(HardenError::Internal {
+                file: self.src.display_name.clone(),
+                message: "the strict reader stopped unexpectedly".into(),
+            })
         })
     }
 
