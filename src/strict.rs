@@ -1,6 +1,8 @@
 //! The strict reading of a file with serde-saphyr: the same parser as the
-//! syntax tree, but its own merge-key resolution and alias budget, so the
-//! verifier compares two independent readings.
+//! syntax tree, but its own merge-key resolution, alias budget and depth
+//! limit. harden checks every input with it before anything is planned;
+//! the tests also use its plain-value reading as an independent view of
+//! harden's output.
 
 use serde_json::Value;
 

@@ -105,7 +105,7 @@ fn compare_values(
         node: new_root,
     };
     let changed = changed_paths(plan, original_tree);
-    let mut expected = planned_additions(plan, old);
+    let mut expected = planned_additions(plan, original_tree);
     inherit_through_anchors(original_tree, original_model, &mut expected);
     let mut walk = Walk {
         changed: &changed,
@@ -411,10 +411,7 @@ impl Walk<'_> {
                 for &(key, key_node, value) in &a {
                     if let Some(name) = self.changed.renamed.get(&key_node) {
                         renamed_to.push(name);
-                        push_segment(path, key);
-                        let result = self.visit(Some(old.at(value)), None, path, depth + 1, true);
-                        path.truncate(len);
-                        result?;
+                        self.visit_child(path, key, Some(old.at(value)), None, depth, true)?;
                         continue;
                     }
                     let found = b
@@ -432,17 +429,11 @@ impl Walk<'_> {
                         next = i + 1;
                     }
                     let other = found.and_then(|i| b.get(i)).map(|&(_, _, v)| new.at(v));
-                    push_segment(path, key);
-                    let result = self.visit(Some(old.at(value)), other, path, depth + 1, false);
-                    path.truncate(len);
-                    result?;
+                    self.visit_child(path, key, Some(old.at(value)), other, depth, false)?;
                 }
                 for (&(key, _, value), _) in b.iter().zip(&used).filter(|(_, used)| !**used) {
                     let planned = renamed_to.contains(&key);
-                    push_segment(path, key);
-                    let result = self.visit(None, Some(new.at(value)), path, depth + 1, planned);
-                    path.truncate(len);
-                    result?;
+                    self.visit_child(path, key, None, Some(new.at(value)), depth, planned)?;
                 }
             }
             // One side alone, or a mapping and a sequence at one path.
@@ -451,23 +442,36 @@ impl Walk<'_> {
                 let new_children = new.map(children).unwrap_or_default();
                 for (key, child) in &old_children {
                     let other = new_children.iter().find(|(k, _)| k == key).map(|(_, v)| *v);
-                    push_segment(path, key);
-                    let result = self.visit(Some(*child), other, path, depth + 1, false);
-                    path.truncate(len);
-                    result?;
+                    self.visit_child(path, key, Some(*child), other, depth, false)?;
                 }
                 for (key, child) in &new_children {
                     if old_children.iter().any(|(k, _)| k == key) {
                         continue;
                     }
-                    push_segment(path, key);
-                    let result = self.visit(None, Some(*child), path, depth + 1, false);
-                    path.truncate(len);
-                    result?;
+                    self.visit_child(path, key, None, Some(*child), depth, false)?;
                 }
             }
         }
         Ok(())
+    }
+}
+
+impl Walk<'_> {
+    /// Visits the child at `segment` below `path`, restoring `path`.
+    fn visit_child(
+        &mut self,
+        path: &mut String,
+        segment: &str,
+        old: Option<View>,
+        new: Option<View>,
+        depth: usize,
+        planned: bool,
+    ) -> Result<(), String> {
+        let len = path.len();
+        push_segment(path, segment);
+        let result = self.visit(old, new, path, depth + 1, planned);
+        path.truncate(len);
+        result
     }
 }
 
@@ -549,7 +553,7 @@ fn changed_paths(plan: &EditPlan, tree: &SyntaxTree) -> Changed {
 }
 
 /// The leaves the plan adds, by path, as the output should hold them.
-fn planned_additions(plan: &EditPlan, old: View) -> BTreeMap<String, Leaf<'static>> {
+fn planned_additions(plan: &EditPlan, tree: &SyntaxTree) -> BTreeMap<String, Leaf<'static>> {
     let mut expected = BTreeMap::new();
     let mut appended: BTreeMap<&str, usize> = BTreeMap::new();
     // Entries added to one mapping by several rules merge, as the patcher
@@ -582,10 +586,10 @@ fn planned_additions(plan: &EditPlan, old: View) -> BTreeMap<String, Leaf<'stati
         }
     }
     for edit in &plan.edits {
-        if let EditOp::AppendItems { items, .. } = &edit.op {
+        if let EditOp::AppendItems { seq, items } = &edit.op {
             let next = appended
                 .entry(edit.path.as_str())
-                .or_insert_with(|| old.lookup(&edit.path).map_or(0, |seq| seq.items().len()));
+                .or_insert_with(|| tree.items(*seq).len());
             for item in items {
                 flatten(&mut format!("{}/{next}", edit.path), item, &mut expected);
                 *next += 1;
@@ -710,10 +714,16 @@ mod tests {
     }
 
     fn append_cap() -> PlannedEdit {
+        // The edit names the sequence it appends to, as the rules do.
+        let tree = SyntaxTree::parse(&SourceFile::new("compose.yml", None, INPUT.into())).unwrap();
+        let services = tree.get(tree.root.unwrap(), "services").unwrap();
+        let seq = tree
+            .get(tree.get(services, "app").unwrap(), "cap_add")
+            .unwrap();
         PlannedEdit {
             path: "services/app/cap_add".into(),
             op: EditOp::AppendItems {
-                seq: 0,
+                seq,
                 items: vec![NewValue::str("CHOWN")],
             },
         }
